@@ -1,0 +1,103 @@
+"""Refreshing the daily/monthly rollups.
+
+TimescaleDB: ``refresh_continuous_aggregate`` over everything older than an
+hour (only invalidated buckets are recomputed). Plain PostgreSQL: the same
+contract by hand — recompute the local days named in ``rollup_invalidations``
+that lie below the new watermark, materialize the days between the old and the
+new watermark, and move the watermark (see migration 0003 for the tables).
+Between refreshes both backends answer recent buckets live from ``readings``.
+The gateway runs ``refresh`` on a schedule; callers that need late data folded
+in at once (tests, period close) call it directly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import psycopg
+
+from ingest.migrate import Backend
+
+REALTIME_WINDOW = timedelta(hours=1)
+"""Buckets that end within this window of now are always computed live."""
+
+_LOCK_KEY = 0x726F6C6C  # "roll": one refresher at a time
+
+_DAYS_TO_RECOMPUTE = """
+WITH inv AS (
+    DELETE FROM rollup_invalidations RETURNING lo, hi
+), ranges AS (
+    SELECT lo, hi FROM inv WHERE lo < %(new_wm)s
+    UNION ALL
+    SELECT first_read, %(new_wm)s
+    FROM (SELECT min(read_at) AS first_read FROM readings WHERE read_at >= %(old_wm)s) AS f
+    WHERE first_read IS NOT NULL AND %(new_wm)s > %(old_wm)s
+), local_days AS (
+    SELECT DISTINCT d
+    FROM ranges,
+         generate_series(
+             date_trunc('day', lo, 'Europe/Kyiv') AT TIME ZONE 'Europe/Kyiv',
+             date_trunc('day', least(hi, %(new_wm)s), 'Europe/Kyiv') AT TIME ZONE 'Europe/Kyiv',
+             INTERVAL '1 day') AS g(d)
+    WHERE lo IS NOT NULL
+)
+SELECT d AT TIME ZONE 'Europe/Kyiv', (d + INTERVAL '1 day') AT TIME ZONE 'Europe/Kyiv'
+FROM local_days
+WHERE d AT TIME ZONE 'Europe/Kyiv' < %(new_wm)s
+ORDER BY 1
+"""
+
+_DAYS = "unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) AS days(s, e)"
+
+_FORGET = f"DELETE FROM readings_daily_mat m USING {_DAYS} WHERE m.bucket >= days.s AND m.bucket < days.e"
+
+_RECOMPUTE = f"""
+INSERT INTO readings_daily_mat
+SELECT meter_id, register, source,
+       date_trunc('day', read_at, 'Europe/Kyiv'),
+       min(read_at),
+       (array_agg(value_wh ORDER BY read_at))[1],
+       max(read_at),
+       (array_agg(value_wh ORDER BY read_at DESC))[1],
+       min(value_wh), max(value_wh), count(*)
+FROM readings r JOIN {_DAYS} ON r.read_at >= days.s AND r.read_at < days.e
+GROUP BY meter_id, register, source, date_trunc('day', read_at, 'Europe/Kyiv')
+"""
+
+
+def refresh(conninfo: str, backend: Backend, *, now: datetime | None = None) -> int:
+    """Fold everything written so far into the materialized rollups.
+
+    Returns the number of local days recomputed (plain PostgreSQL) or 0.
+    """
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        if backend == "timescaledb":
+            for view in ("readings_daily", "readings_monthly"):
+                conn.execute(
+                    "CALL refresh_continuous_aggregate(%s, NULL, %s)",
+                    (view, (now or _db_now(conn)) - REALTIME_WINDOW),
+                )
+            return 0
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            now = now or _db_now(conn)
+            row = conn.execute(
+                "SELECT watermark, date_trunc('day', %s::timestamptz, 'Europe/Kyiv') FROM rollup_state",
+                (now - REALTIME_WINDOW,),
+            ).fetchone()
+            assert row is not None
+            old_wm, new_wm = row[0], max(row[0], row[1])
+            days = conn.execute(_DAYS_TO_RECOMPUTE, {"old_wm": old_wm, "new_wm": new_wm}).fetchall()
+            if days:
+                bounds = {"starts": [d[0] for d in days], "ends": [d[1] for d in days]}
+                conn.execute(_FORGET, bounds)
+                conn.execute(_RECOMPUTE, bounds)
+            conn.execute("UPDATE rollup_state SET watermark = %s", (new_wm,))
+            return len(days)
+
+
+def _db_now(conn: psycopg.Connection[object]) -> datetime:
+    row = conn.execute("SELECT now()").fetchone()
+    assert row is not None
+    value: datetime = row[0]
+    return value

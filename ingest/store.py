@@ -1,0 +1,62 @@
+"""Opening the store: the connection pool, the backend in use, the writer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from psycopg_pool import AsyncConnectionPool
+
+from ingest.errors import MigrationError
+from ingest.migrate import Backend
+from ingest.writer import ReadingWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Store:
+    """A migrated store: its URL, backend, pool and writer."""
+
+    conninfo: str
+    backend: Backend
+    pool: AsyncConnectionPool
+    writer: ReadingWriter
+
+
+@asynccontextmanager
+async def open_store(
+    conninfo: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 8,
+    future_tolerance: timedelta = timedelta(minutes=5),
+    connect_timeout_s: float = 10.0,
+) -> AsyncIterator[Store]:
+    """Open a pool on a migrated database; say which backend it is."""
+    pool = AsyncConnectionPool(
+        conninfo, min_size=min_size, max_size=max_size, timeout=connect_timeout_s, open=False
+    )
+    await pool.open(wait=True, timeout=connect_timeout_s)
+    try:
+        async with pool.connection() as conn:
+            cur = await conn.execute("SELECT to_regclass('store_backend') IS NOT NULL")
+            row = await cur.fetchone()
+            if not row or not row[0]:
+                raise MigrationError("the database is not migrated: run `metergate db migrate`")
+            cur = await conn.execute("SELECT backend FROM store_backend")
+            backend_row = await cur.fetchone()
+        assert backend_row is not None
+        backend: Backend = backend_row[0]
+        log.info("store backend: %s", backend)
+        writer = ReadingWriter(
+            pool,
+            record_invalidations=backend == "postgresql",
+            future_tolerance=future_tolerance,
+        )
+        yield Store(conninfo=conninfo, backend=backend, pool=pool, writer=writer)
+    finally:
+        await pool.close()
