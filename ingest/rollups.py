@@ -12,6 +12,7 @@ in at once (tests, period close) call it directly.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 import psycopg
@@ -21,6 +22,7 @@ from ingest.migrate import Backend
 REALTIME_WINDOW = timedelta(hours=1)
 """Buckets that end within this window of now are always computed live."""
 
+_REFRESH_ATTEMPTS = 20
 _LOCK_KEY = 0x726F6C6C  # "roll": one refresher at a time
 
 _DAYS_TO_RECOMPUTE = """
@@ -72,11 +74,9 @@ def refresh(conninfo: str, backend: Backend, *, now: datetime | None = None) -> 
     """
     with psycopg.connect(conninfo, autocommit=True) as conn:
         if backend == "timescaledb":
+            window_end = (now or _db_now(conn)) - REALTIME_WINDOW
             for view in ("readings_daily", "readings_monthly"):
-                conn.execute(
-                    "CALL refresh_continuous_aggregate(%s, NULL, %s)",
-                    (view, (now or _db_now(conn)) - REALTIME_WINDOW),
-                )
+                _refresh_aggregate(conn, view, window_end)
             return 0
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
@@ -94,6 +94,19 @@ def refresh(conninfo: str, backend: Backend, *, now: datetime | None = None) -> 
                 conn.execute(_RECOMPUTE, bounds)
             conn.execute("UPDATE rollup_state SET watermark = %s", (new_wm,))
             return len(days)
+
+
+def _refresh_aggregate(conn: psycopg.Connection[object], view: str, window_end: datetime) -> None:
+    """Refresh one continuous aggregate, waiting out a concurrent refresh (the
+    policy job may be running the same window)."""
+    for attempt in range(_REFRESH_ATTEMPTS):
+        try:
+            conn.execute("CALL refresh_continuous_aggregate(%s, NULL, %s)", (view, window_end))
+            return
+        except psycopg.errors.LockNotAvailable:
+            if attempt == _REFRESH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def _db_now(conn: psycopg.Connection[object]) -> datetime:

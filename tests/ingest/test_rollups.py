@@ -12,6 +12,7 @@ from drivers.domain import KYIV, Reading, Source
 from ingest import rollups
 from ingest.store import open_store
 from tests.factories import add_meter
+from tests.fixtures.db import empty_store
 
 WINDOW_START = datetime(2026, 10, 23, 21, 0, tzinfo=UTC)  # 24 Oct local midnight; DST ends 25 Oct
 
@@ -76,11 +77,7 @@ reading_st = st.builds(
     refresh_after=st.lists(st.integers(0, 5 * 24), max_size=3),
 )
 def test_rollups_equal_brute_force(store_url: str, batches: list[list[Reading]], refresh_after: list[int]) -> None:
-    with psycopg.connect(store_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE readings, meters, rollup_invalidations RESTART IDENTITY CASCADE")
-        if _backend(store_url) == "postgresql":
-            conn.execute("TRUNCATE readings_daily_mat")
-            conn.execute("UPDATE rollup_state SET watermark = '1970-01-01 00:00+00'")
+    empty_store(store_url)
     ids = {"R1": add_meter(store_url, "R1", digits=7), "R2": add_meter(store_url, "R2", digits=7)}
     backend = _backend(store_url)
     written: list[Reading] = []
