@@ -26,10 +26,10 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from drivers.domain import Reading  # noqa: E402
-from ingest.migrate import migrate, status  # noqa: E402
-from ingest.store import open_store  # noqa: E402
-from ingest.writer import copy_rows  # noqa: E402
+from drivers.domain import Reading
+from ingest.migrate import migrate, status
+from ingest.store import open_store
+from ingest.writer import copy_rows
 
 ROWS = int(os.environ.get("BENCH_STORE_ROWS", "1000000"))
 BATCH = 5_000
@@ -60,8 +60,13 @@ def make_readings() -> list[Reading]:
         for m in range(METERS):
             for r in REGISTERS:
                 out.append(
-                    Reading(meter=f"B{m:05d}", register=r, read_at=at, value_wh=10_000_000 + slot * 50 + r,
-                            origin=f"mqtt:meters/B{m:05d}")  # fmt: skip
+                    Reading(
+                        meter=f"B{m:05d}",
+                        register=r,
+                        read_at=at,
+                        value_wh=10_000_000 + slot * 50 + r,
+                        origin=f"mqtt:meters/B{m:05d}",
+                    )
                 )
         slot += 1
     return out[:ROWS]
@@ -79,7 +84,9 @@ def prepare(url: str) -> str:
         )
         conn.execute("CREATE TABLE readings_copy (LIKE readings INCLUDING ALL)")
         if backend == "timescaledb":
-            conn.execute("SELECT create_hypertable('readings_copy', by_range('read_at', INTERVAL '1 day'))")
+            conn.execute(
+                "SELECT create_hypertable('readings_copy', by_range('read_at', INTERVAL '1 day'))"
+            )
     return backend
 
 
@@ -94,7 +101,8 @@ async def run(url: str, backend: str) -> dict[str, object]:
             cur = await conn.execute("SELECT serial, id FROM meters")
             ids = dict(await cur.fetchall())
         tuples = [
-            [(ids[r.meter], r.register, r.read_at, 1, r.value_wh, 0, r.origin) for r in b] for b in batches
+            [(ids[r.meter], r.register, r.read_at, 1, r.value_wh, 0, r.origin) for r in b]
+            for b in batches
         ]
         await store.writer.write(batches[0][:1])  # warm the meter catalog outside the timing
         async with store.pool.connection() as conn:
@@ -115,13 +123,16 @@ async def run(url: str, backend: str) -> dict[str, object]:
 def bytes_per_row(url: str, backend: str) -> float:
     with psycopg.connect(url, autocommit=True) as conn:
         if backend == "timescaledb":
-            conn.execute("SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks('readings') c")
+            conn.execute(
+                "SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks('readings') c"
+            )
             size = conn.execute("SELECT hypertable_size('readings')").fetchone()
         else:
             conn.execute("VACUUM ANALYZE readings")
             size = conn.execute("SELECT pg_total_relation_size('readings')").fetchone()
         count = conn.execute("SELECT count(*) FROM readings").fetchone()
-    assert size and count
+    assert size is not None
+    assert count is not None
     return round(size[0] / count[0], 1)
 
 
@@ -151,7 +162,9 @@ def main() -> None:
         }))  # fmt: skip
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 if __name__ == "__main__":

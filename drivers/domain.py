@@ -30,21 +30,22 @@ class Source(enum.StrEnum):
 
     @property
     def db_code(self) -> int:
-        return _SOURCE_CODES[self]
+        return SOURCE_CODES[self]
 
     @classmethod
     def from_db(cls, code: int) -> Source:
         return _SOURCES_BY_CODE[code]
 
 
-_SOURCE_CODES = {
+SOURCE_CODES = {
     Source.AUTO: 1,
     Source.CONSUMER: 2,
     Source.CONTROLLER: 3,
     Source.ESTIMATE: 4,
     Source.CORRECTION: 5,
 }
-_SOURCES_BY_CODE = {code: source for source, code in _SOURCE_CODES.items()}
+"""The store's smallint code of each source."""
+_SOURCES_BY_CODE = {code: source for source, code in SOURCE_CODES.items()}
 
 
 class Quality(enum.IntEnum):

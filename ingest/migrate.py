@@ -28,7 +28,9 @@ from ingest.errors import MigrationError
 Backend = Literal["postgresql", "timescaledb"]
 BackendChoice = Literal["auto", "postgresql", "timescaledb"]
 
-_FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)(?:\.(?P<backend>postgresql|timescaledb))?\.sql$")
+_FILE = re.compile(
+    r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)(?:\.(?P<backend>postgresql|timescaledb))?\.sql$"
+)
 _NO_TX = "-- metergate: no-transaction"
 _LOCK_KEY = 0x6D657465  # "mete": one migrator at a time
 
@@ -133,7 +135,9 @@ def _choose_backend(conn: psycopg.Connection, choice: BackendChoice) -> Backend:
     elif _timescaledb_works(conn):
         backend = "timescaledb"
     elif choice == "timescaledb":
-        raise MigrationError("TimescaleDB was asked for but CREATE EXTENSION timescaledb fails here")
+        raise MigrationError(
+            "TimescaleDB was asked for but CREATE EXTENSION timescaledb fails here"
+        )
     else:
         backend = "postgresql"
     conn.execute("INSERT INTO store_backend (backend) VALUES (%s)", (backend,))
@@ -149,7 +153,7 @@ def _statements(sql: str) -> list[str]:
             parts.append("\n".join(current))
             current = []
     tail = "\n".join(current).strip()
-    if tail and not all(l.strip().startswith("--") for l in tail.splitlines() if l.strip()):
+    if tail and not all(ln.strip().startswith("--") for ln in tail.splitlines() if ln.strip()):
         parts.append(tail)
     return parts
 
@@ -212,7 +216,8 @@ def status(conninfo: str) -> StoreStatus:
             applied = tuple(
                 AppliedMigration(version=v, name=n, checksum=c, applied_at=str(a))
                 for v, n, c, a in conn.execute(
-                    "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version"
+                    "SELECT version, name, checksum, applied_at"
+                    " FROM schema_migrations ORDER BY version"
                 ).fetchall()
             )
         return StoreStatus(

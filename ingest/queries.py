@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Literal
 
 import psycopg
+from psycopg.rows import TupleRow
 
 from drivers.domain import Quality, Source
 
@@ -87,17 +88,16 @@ def advance_wh(start_wh: int, end_wh: int, rollover_wh: int) -> int | None:
     return wrapped if 0 <= wrapped < rollover_wh // 10 else None
 
 
-async def _rollover_wh(conn: psycopg.AsyncConnection[object], meter_id: int) -> int:
+async def _rollover_wh(conn: psycopg.AsyncConnection[TupleRow], meter_id: int) -> int:
     cur = await conn.execute("SELECT digits FROM meters WHERE id = %s", (meter_id,))
     row = await cur.fetchone()
     if row is None:
         raise LookupError(f"no meter with id {meter_id}")
-    digits: int = row[0]
-    return 10**digits * 1000
+    return int(10 ** int(row[0]) * 1000)
 
 
 async def consumption(
-    conn: psycopg.AsyncConnection[object],
+    conn: psycopg.AsyncConnection[TupleRow],
     *,
     meter_id: int,
     register: int,
@@ -147,7 +147,7 @@ async def consumption(
     return rows
 
 
-async def latest(conn: psycopg.AsyncConnection[object], meter_id: int) -> list[StoredReading]:
+async def latest(conn: psycopg.AsyncConnection[TupleRow], meter_id: int) -> list[StoredReading]:
     """The latest reading of each register of a meter (any source)."""
     cur = await conn.execute(
         """SELECT r.meter_id, r.register, r.read_at, r.value_wh, r.source, r.quality,
@@ -164,7 +164,7 @@ async def latest(conn: psycopg.AsyncConnection[object], meter_id: int) -> list[S
 
 
 async def history(
-    conn: psycopg.AsyncConnection[object],
+    conn: psycopg.AsyncConnection[TupleRow],
     *,
     meter_id: int,
     start: datetime,
@@ -186,7 +186,8 @@ async def history(
 
 def _stored(row: tuple[object, ...]) -> StoredReading:
     meter_id, register, read_at, value_wh, source, quality, received_at, origin = row
-    assert isinstance(source, int) and isinstance(quality, int)
+    assert isinstance(source, int)
+    assert isinstance(quality, int)
     return StoredReading(
         meter_id=int(str(meter_id)),
         register=int(str(register)),

@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timedelta
 
 import psycopg
+from psycopg.rows import TupleRow
 
 from ingest.migrate import Backend
 
@@ -51,7 +52,9 @@ ORDER BY 1
 
 _DAYS = "unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) AS days(s, e)"
 
-_FORGET = f"DELETE FROM readings_daily_mat m USING {_DAYS} WHERE m.bucket >= days.s AND m.bucket < days.e"
+_FORGET = (
+    f"DELETE FROM readings_daily_mat m USING {_DAYS} WHERE m.bucket >= days.s AND m.bucket < days.e"
+)
 
 _RECOMPUTE = f"""
 INSERT INTO readings_daily_mat
@@ -82,7 +85,8 @@ def refresh(conninfo: str, backend: Backend, *, now: datetime | None = None) -> 
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
             now = now or _db_now(conn)
             row = conn.execute(
-                "SELECT watermark, date_trunc('day', %s::timestamptz, 'Europe/Kyiv') FROM rollup_state",
+                "SELECT watermark, date_trunc('day', %s::timestamptz, 'Europe/Kyiv')"
+                " FROM rollup_state",
                 (now - REALTIME_WINDOW,),
             ).fetchone()
             assert row is not None
@@ -96,7 +100,7 @@ def refresh(conninfo: str, backend: Backend, *, now: datetime | None = None) -> 
             return len(days)
 
 
-def _refresh_aggregate(conn: psycopg.Connection[object], view: str, window_end: datetime) -> None:
+def _refresh_aggregate(conn: psycopg.Connection[TupleRow], view: str, window_end: datetime) -> None:
     """Refresh one continuous aggregate, waiting out a concurrent refresh (the
     policy job may be running the same window)."""
     for attempt in range(_REFRESH_ATTEMPTS):
@@ -109,7 +113,7 @@ def _refresh_aggregate(conn: psycopg.Connection[object], view: str, window_end: 
             time.sleep(0.2 * (attempt + 1))
 
 
-def _db_now(conn: psycopg.Connection[object]) -> datetime:
+def _db_now(conn: psycopg.Connection[TupleRow]) -> datetime:
     row = conn.execute("SELECT now()").fetchone()
     assert row is not None
     value: datetime = row[0]

@@ -15,21 +15,52 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import psycopg
+from psycopg.rows import TupleRow
 
 from drivers.domain import KYIV, Plan, TariffCalendar, eic_check_char
 
 SLOT = timedelta(minutes=15)
 
 TOWNS = ("Луцьк", "Ковель", "Володимир", "Нововолинськ", "Ківерці", "Любомль", "Камінь-Каширський")
-STREETS = ("вул. Лесі Українки", "вул. Шевченка", "просп. Волі", "вул. Коперника", "вул. Винниченка")
+STREETS = (
+    "вул. Лесі Українки",
+    "вул. Шевченка",
+    "просп. Волі",
+    "вул. Коперника",
+    "вул. Винниченка",
+)
 NAMES = ("Олена Ковальчук", "Іван Мельник", "Марія Бондар", "Петро Ткачук", "Оксана Лісова",
          "Андрій Савчук", "Наталія Гнатюк", "Василь Кравчук")  # fmt: skip
 
 # Share of a household's daily energy in each local hour (sums to 1): night
 # trough, morning and evening peaks.
 HOURLY_PROFILE = np.array(
-    [2.2, 1.8, 1.6, 1.5, 1.5, 1.8, 3.0, 4.6, 5.2, 4.4, 3.8, 3.6,
-     3.7, 3.6, 3.5, 3.6, 4.2, 5.4, 6.8, 7.6, 7.4, 6.4, 4.6, 3.2]  # fmt: skip
+    [
+        2.2,
+        1.8,
+        1.6,
+        1.5,
+        1.5,
+        1.8,
+        3.0,
+        4.6,
+        5.2,
+        4.4,
+        3.8,
+        3.6,
+        3.7,
+        3.6,
+        3.5,
+        3.6,
+        4.2,
+        5.4,
+        6.8,
+        7.6,
+        7.4,
+        6.4,
+        4.6,
+        3.2,
+    ]
 )
 HOURLY_PROFILE = HOURLY_PROFILE / HOURLY_PROFILE.sum()
 
@@ -94,7 +125,9 @@ def seed(
         for meter_id, n in zip(ids, numbers, strict=True):
             plan = _plan_for(n)
             daily_wh = rng.uniform(4_000, 14_000)
-            per_slot = daily_wh * HOURLY_PROFILE[local_hours] / 4 * rng.uniform(0.6, 1.4, len(slots))
+            per_slot = (
+                daily_wh * HOURLY_PROFILE[local_hours] / 4 * rng.uniform(0.6, 1.4, len(slots))
+            )
             energy = np.rint(per_slot).astype(np.int64)
             energy[0] = 0
             base = int(rng.integers(1_000, 40_000)) * 1000
@@ -114,7 +147,7 @@ def seed(
     return SeedResult(accounts=meters, meters=meters, readings=total, start=start, end=end)
 
 
-def _copy_csv(conn: psycopg.Connection[object], buf: io.StringIO) -> None:
+def _copy_csv(conn: psycopg.Connection[TupleRow], buf: io.StringIO) -> None:
     data = buf.getvalue()
     buf.seek(0)
     buf.truncate()
@@ -127,7 +160,9 @@ def _copy_csv(conn: psycopg.Connection[object], buf: io.StringIO) -> None:
         copy.write(data)
 
 
-def _insert_domain(conn: psycopg.Connection[object], numbers: range, installed: datetime) -> list[int]:
+def _insert_domain(
+    conn: psycopg.Connection[TupleRow], numbers: range, installed: datetime
+) -> list[int]:
     """Accounts, points, meters, installations and links; returns meter ids in order."""
     ids = []
     with conn.cursor() as cur:

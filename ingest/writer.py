@@ -25,10 +25,11 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from drivers.domain import DeadLetter, Reading
-from ingest.catalog import MeterCatalog
+from drivers.domain import SOURCE_CODES, DeadLetter, Reading
+from ingest.catalog import MeterCatalog, MeterInfo
 from ingest.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,10 @@ COPY_TYPES = ("int4", "int2", "timestamptz", "int2", "int8", "int2", "text")
 Row = tuple[int, int, datetime, int, int, int, str]
 
 _COPY = sql.SQL("COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)")
-_STAGE_DDL = "CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+_STAGE_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS readings_stage"
+    " (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
 _STAGE_INSERT = (
     f"INSERT INTO readings ({', '.join(COLUMNS)}) "
     f"SELECT {', '.join(COLUMNS)} FROM readings_stage ON CONFLICT DO NOTHING"
@@ -63,9 +67,11 @@ class WriteResult:
         )
 
 
-async def copy_rows(cur: psycopg.AsyncCursor[object], table: str, rows: Sequence[Row]) -> None:
+async def copy_rows(cur: psycopg.AsyncCursor[TupleRow], table: str, rows: Sequence[Row]) -> None:
     """Binary COPY of reading rows (``COLUMNS`` order) into ``table``."""
-    stmt = _COPY.format(table=sql.Identifier(table), cols=sql.SQL(", ").join(map(sql.Identifier, COLUMNS)))
+    stmt = _COPY.format(
+        table=sql.Identifier(table), cols=sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+    )
     async with cur.copy(stmt) as copy:
         copy.set_types(COPY_TYPES)
         for row in rows:
@@ -123,10 +129,14 @@ class ReadingWriter:
                 return await self._write_once(readings, dead_letters)
             except (psycopg.OperationalError, PoolTimeout) as exc:
                 if attempt == self._attempts:
-                    raise StoreUnavailable(f"database unreachable after {attempt} attempts: {exc}") from exc
+                    raise StoreUnavailable(
+                        f"database unreachable after {attempt} attempts: {exc}"
+                    ) from exc
                 delay = min(self._backoff_max_s, self._backoff_base_s * 2 ** (attempt - 1))
                 delay *= random.uniform(0.5, 1.0)
-                log.warning("write failed (%s); retry %d in %.2fs", exc.__class__.__name__, attempt, delay)
+                log.warning(
+                    "write failed (%s); retry %d in %.2fs", exc.__class__.__name__, attempt, delay
+                )
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -153,7 +163,7 @@ class ReadingWriter:
             dead_letters=len(dead_letters),
         )
 
-    async def _insert(self, conn: psycopg.AsyncConnection[object], rows: list[Row]) -> int:
+    async def _insert(self, conn: psycopg.AsyncConnection[TupleRow], rows: list[Row]) -> int:
         try:
             async with conn.transaction(), conn.cursor() as cur:
                 await copy_rows(cur, "readings", rows)
@@ -168,39 +178,62 @@ class ReadingWriter:
         return inserted
 
     def _validate(self, readings: Sequence[Reading]) -> tuple[list[Row], list[DeadLetter]]:
-        """Split a batch into rows to store and dead letters with reasons."""
+        """Split a batch into rows to store and dead letters with reasons.
+
+        This loop runs once per reading on the hottest path: names are bound
+        locally and the common case takes one branch.
+        """
         limit = datetime.now(UTC) + self._future_tolerance
         meters = self._catalog.meters
+        codes = SOURCE_CODES
         rows: list[Row] = []
+        append = rows.append
         rejected: list[DeadLetter] = []
         for r in readings:
             meter = meters.get(r.meter)
-            if meter is None:
-                reason = f"unknown meter {r.meter!r}"
-            elif r.register not in meter.registers:
-                reason = f"meter {r.meter} has no register {r.register}"
-            elif r.value_wh < 0:
-                reason = f"negative value {r.value_wh} Wh"
-            elif r.value_wh >= meter.rollover_wh:
-                reason = (
-                    f"value {r.value_wh} Wh reaches the rollover of a {meter.digits}-digit register"
-                )
-            elif r.read_at > limit:
-                reason = f"read_at {r.read_at.isoformat()} is in the future"
-            else:
-                rows.append(
-                    (meter.id, r.register, r.read_at, r.source.db_code, r.value_wh, r.quality, r.origin)
+            value = r.value_wh
+            if (
+                meter is not None
+                and r.register in meter.registers
+                and 0 <= value < meter.rollover_wh
+                and r.read_at <= limit
+            ):
+                append(
+                    (meter.id, r.register, r.read_at, codes[r.source], value, r.quality, r.origin)
                 )
                 continue
             rejected.append(
-                DeadLetter(kind="writer", origin=r.origin or r.meter, reason=reason, payload=reading_payload(r))
+                DeadLetter(
+                    kind="writer",
+                    origin=r.origin or r.meter,
+                    reason=_rejection(r, meter, limit),
+                    payload=reading_payload(r),
+                )
             )
         return rows, rejected
 
 
-async def _store_dead_letters(conn: psycopg.AsyncConnection[object], letters: Sequence[DeadLetter]) -> None:
+def _rejection(r: Reading, meter: MeterInfo | None, limit: datetime) -> str:
+    """Why a reading cannot be stored (the checks of ``_validate``, spelled out)."""
+    if meter is None:
+        return f"unknown meter {r.meter!r}"
+    if r.register not in meter.registers:
+        return f"meter {r.meter} has no register {r.register}"
+    if r.value_wh < 0:
+        return f"negative value {r.value_wh} Wh"
+    if r.value_wh >= meter.rollover_wh:
+        return f"value {r.value_wh} Wh reaches the rollover of a {meter.digits}-digit register"
+    if r.read_at > limit:
+        return f"read_at {r.read_at.isoformat()} is in the future"
+    raise AssertionError(f"reading {r} passes every check")  # pragma: no cover
+
+
+async def _store_dead_letters(
+    conn: psycopg.AsyncConnection[TupleRow], letters: Sequence[DeadLetter]
+) -> None:
     async with conn.cursor() as cur:
         await cur.executemany(
-            "INSERT INTO dead_letters (kind, origin, reason, payload, received_at) VALUES (%s, %s, %s, %s, %s)",
+            "INSERT INTO dead_letters (kind, origin, reason, payload, received_at)"
+            " VALUES (%s, %s, %s, %s, %s)",
             [(d.kind, d.origin, d.reason, d.payload, d.received_at) for d in letters],
         )

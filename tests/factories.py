@@ -12,12 +12,14 @@ from drivers.domain import Reading, Source
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def add_meter(url: str, serial: str, *, digits: int = 6, registers: Sequence[int] = (0, 1, 2)) -> int:
+def add_meter(
+    url: str, serial: str, *, digits: int = 6, registers: Sequence[int] = (0, 1, 2)
+) -> int:
     """Insert a meter; return its id."""
     with psycopg.connect(url) as conn:
         row = conn.execute(
-            "INSERT INTO meters (serial, model, digits, zones, registers) VALUES (%s, 'test', %s, %s, %s)"
-            " RETURNING id",
+            "INSERT INTO meters (serial, model, digits, zones, registers)"
+            " VALUES (%s, 'test', %s, %s, %s) RETURNING id",
             (serial, digits, max(1, len([r for r in registers if 0 < r < 10])), list(registers)),
         ).fetchone()
     assert row is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from gateway.cli.db import app as db_app
+from gateway.cli.demo import demo
 from gateway.cli.modbus import app as modbus_app
 from gateway.cli.simulate import app as simulate_app
 
@@ -12,6 +13,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Meter-data g
 app.add_typer(db_app, name="db", help="Database: migrate, status, seed.")
 app.add_typer(modbus_app, name="modbus", help="Modbus tools: request plans.")
 app.add_typer(simulate_app, name="simulate", help="Meter simulators speaking real protocols.")
+app.command("demo")(demo)
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ def test_invalid_eic_is_rejected(eic: str) -> None:
 
 def test_reading_requires_aware_time_and_int_wh() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        Reading(meter="A1", register=0, read_at=datetime(2026, 1, 1), value_wh=1)  # noqa: DTZ001
+        Reading(meter="A1", register=0, read_at=datetime(2026, 1, 1), value_wh=1)
     with pytest.raises(TypeError, match="exact Wh"):
         Reading(meter="A1", register=0, read_at=datetime(2026, 1, 1, tzinfo=UTC), value_wh=1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown register"):

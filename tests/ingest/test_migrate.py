@@ -18,7 +18,9 @@ def test_migrate_twice_is_a_no_op(fresh_db: str) -> None:
     assert [a.version for a in info.applied] == [m.version for m in first]
 
 
-def test_edited_applied_migration_is_an_error(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_edited_applied_migration_is_an_error(
+    fresh_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     migrate(fresh_db)
     original = migrations_for("postgresql")
     edited = [
@@ -36,9 +38,14 @@ def test_store_cannot_switch_backend(fresh_db: str) -> None:
         migrate(fresh_db, backend="timescaledb")
 
 
-def test_failed_migration_leaves_nothing_half_applied(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_migration_leaves_nothing_half_applied(
+    fresh_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     good = migrations_for("postgresql")
-    broken = [*good, Migration(version="9999", name="broken", sql="CREATE TABLE x (a int); SELECT 1/0;")]
+    broken = [
+        *good,
+        Migration(version="9999", name="broken", sql="CREATE TABLE x (a int); SELECT 1/0;"),
+    ]
     monkeypatch.setattr(migrate_module, "migrations_for", lambda backend: broken)
     with pytest.raises(psycopg.errors.DivisionByZero):
         migrate(fresh_db)

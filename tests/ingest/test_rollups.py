@@ -71,12 +71,16 @@ reading_st = st.builds(
 )  # fmt: skip
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     batches=st.lists(st.lists(reading_st, min_size=1, max_size=40), min_size=1, max_size=4),
     refresh_after=st.lists(st.integers(0, 5 * 24), max_size=3),
 )
-def test_rollups_equal_brute_force(store_url: str, batches: list[list[Reading]], refresh_after: list[int]) -> None:
+def test_rollups_equal_brute_force(
+    store_url: str, batches: list[list[Reading]], refresh_after: list[int]
+) -> None:
     empty_store(store_url)
     ids = {"R1": add_meter(store_url, "R1", digits=7), "R2": add_meter(store_url, "R2", digits=7)}
     backend = _backend(store_url)
@@ -103,9 +107,14 @@ def test_rollups_equal_brute_force(store_url: str, batches: list[list[Reading]],
 def test_dst_days_are_23_and_25_hour_buckets(store_url: str) -> None:
     add_meter(store_url, "D1")
     readings = []
-    for day_start, hours in ((datetime(2026, 3, 28, 22, tzinfo=UTC), 23), (datetime(2026, 10, 24, 21, tzinfo=UTC), 25)):
+    for day_start, hours in (
+        (datetime(2026, 3, 28, 22, tzinfo=UTC), 23),
+        (datetime(2026, 10, 24, 21, tzinfo=UTC), 25),
+    ):
         readings += [
-            Reading(meter="D1", register=0, read_at=day_start + timedelta(minutes=15 * i), value_wh=i)
+            Reading(
+                meter="D1", register=0, read_at=day_start + timedelta(minutes=15 * i), value_wh=i
+            )
             for i in range(hours * 4 + 1)  # through the next local midnight
         ]
 
@@ -121,8 +130,16 @@ def test_dst_days_are_23_and_25_hour_buckets(store_url: str) -> None:
                 "SELECT bucket, n, last_at - first_at FROM readings_daily ORDER BY bucket"
             ).fetchall()
         assert rows == [
-            (datetime(2026, 3, 28, 22, tzinfo=UTC), 23 * 4, timedelta(hours=23) - timedelta(minutes=15)),
+            (
+                datetime(2026, 3, 28, 22, tzinfo=UTC),
+                23 * 4,
+                timedelta(hours=23) - timedelta(minutes=15),
+            ),
             (datetime(2026, 3, 29, 21, tzinfo=UTC), 1, timedelta(0)),
-            (datetime(2026, 10, 24, 21, tzinfo=UTC), 25 * 4, timedelta(hours=25) - timedelta(minutes=15)),
+            (
+                datetime(2026, 10, 24, 21, tzinfo=UTC),
+                25 * 4,
+                timedelta(hours=25) - timedelta(minutes=15),
+            ),
             (datetime(2026, 10, 25, 22, tzinfo=UTC), 1, timedelta(0)),
         ]

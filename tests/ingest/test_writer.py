@@ -4,6 +4,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 
 from drivers.domain import DeadLetter, Reading, Source
 from ingest.errors import StoreUnavailable
@@ -51,6 +52,7 @@ async def test_two_concurrent_writers_store_each_row_once(store_url: str) -> Non
     add_meter(store_url, "B2")
     rows = series("A1", count=2000) + series("B2", count=2000)
     async with open_store(store_url) as s1, open_store(store_url) as s2:
+
         async def push(store: Store, batches: list[list[Reading]]) -> WriteResult:
             total = WriteResult()
             for b in batches:
@@ -112,11 +114,7 @@ async def test_unreachable_database_raises_store_unavailable(store_url: str) -> 
     await pool.open(wait=False)
     writer = ReadingWriter(pool, record_invalidations=True, attempts=2, backoff_base_s=0.01)
     try:
-        try:
+        with pytest.raises(StoreUnavailable, match="after 2 attempts"):
             await writer.write(series("A1", count=1))
-        except StoreUnavailable as exc:
-            assert "after 2 attempts" in str(exc)
-        else:
-            raise AssertionError("expected StoreUnavailable")
     finally:
         await pool.close()
