@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,7 +26,7 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(
         default=None,
-        description="PostgreSQL/TimescaleDB URL. Unset: an embedded PostgreSQL in data_dir.",
+        description="PostgreSQL/TimescaleDB URL or libpq string. Unset: embedded PostgreSQL.",
     )
     data_dir: Path = Field(
         default_factory=_default_data_dir,
@@ -42,8 +44,15 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("must start with postgresql:// or postgres://")
+        """A ``postgresql://`` URL or a libpq ``key=value`` string, parsed as libpq does."""
+        if value is None:
+            return None
+        if "://" in value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL or a libpq key=value string")
+        try:
+            conninfo_to_dict(value)
+        except psycopg.ProgrammingError as exc:
+            raise ValueError(f"not a PostgreSQL connection string: {str(exc).strip()}") from None
         return value
 
     @field_validator("mqtt_url")

@@ -114,7 +114,10 @@ def seed(
     slots = [start + SLOT * k for k in range(days * 96 + 1)]
     local_hours = np.array([s.astimezone(KYIV).hour for s in slots])
     calendar = TariffCalendar()
-    zone_of = {plan: _zone_registers(plan, slots, calendar) for plan in Plan}
+    # The energy booked at a read was used in the 15 minutes before it: its
+    # zone is the one in force at the slot's start.
+    slot_starts = [s - SLOT for s in slots]
+    zone_of = {plan: _zone_registers(plan, slot_starts, calendar) for plan in Plan}
     numbers = range(first_number, first_number + meters)
 
     with psycopg.connect(conninfo) as conn:
