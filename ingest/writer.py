@@ -121,14 +121,20 @@ class ReadingWriter:
         return self._catalog
 
     async def write(
-        self, readings: Sequence[Reading], dead_letters: Sequence[DeadLetter] = ()
+        self,
+        readings: Sequence[Reading],
+        dead_letters: Sequence[DeadLetter] = (),
+        *,
+        attempts: int | None = None,
     ) -> WriteResult:
-        """Store one batch in one transaction; retry on connection loss."""
-        for attempt in range(1, self._attempts + 1):
+        """Store one batch in one transaction; retry on connection loss
+        (``attempts`` overrides the writer's setting, e.g. 1 for a probe)."""
+        attempts = attempts or self._attempts
+        for attempt in range(1, attempts + 1):
             try:
                 return await self._write_once(readings, dead_letters)
             except (psycopg.OperationalError, PoolTimeout) as exc:
-                if attempt == self._attempts:
+                if attempt == attempts:
                     raise StoreUnavailable(
                         f"database unreachable after {attempt} attempts: {exc}"
                     ) from exc

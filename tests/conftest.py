@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.db",
     "tests.fixtures.mqtt",
     "tests.fixtures.modbus",
+    "tests.fixtures.proxy",
 ]
