@@ -1,0 +1,85 @@
+"""An embedded MQTT broker (amqtt 0.12) on a free 127.0.0.1 port.
+
+``async with EmbeddedBroker() as broker: broker.url`` — for ``make demo``
+without ``METERGATE_MQTT_URL`` and for tests on machines without Mosquitto.
+amqtt 0.12 speaks MQTT 3.1.1 only (it refuses v5 CONNECTs), has no shared
+subscriptions and keeps sessions in memory only (a restart forgets them).
+
+amqtt keeps no session for anonymous clients, so this broker refuses them: a
+client must send a user name (any; there is no password check) to get a
+persistent session. ``url`` carries the user name ``metergate``.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import warnings
+from types import TracebackType
+from typing import Any, Self
+
+_PLUGINS: dict[str, Any] = {
+    # Not the default plugin set: it adds the $SYS plugin, which warns
+    # (DeprecationWarning about psutil) and publishes noise every 20 s.
+    # allow_anonymous=False: any user name passes, and named sessions persist.
+    "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False},
+}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (bind to 0, read it, release it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class EmbeddedBroker:
+    """amqtt broker as an async context manager; ``host``/``port``/``url`` once entered."""
+
+    protocol = "3.1.1"
+    username = "metergate"
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = port or 0
+        self._broker: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.username}@{self.host}:{self.port}"
+
+    async def __aenter__(self) -> Self:
+        logging.getLogger("amqtt").setLevel(logging.WARNING)
+        logging.getLogger("transitions").setLevel(logging.WARNING)
+        with warnings.catch_warnings():
+            # amqtt 0.12 warns about its own deprecated config paths on import
+            # and start; none concern the keys used here.
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"amqtt(\.|$)")
+            from amqtt.broker import Broker  # heavy: import only when used
+
+            for attempt in range(5):
+                port = self.port or free_port(self.host)
+                config = {
+                    "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{port}"}},
+                    "plugins": dict(_PLUGINS),
+                }
+                broker = Broker(config)
+                try:
+                    await broker.start()
+                except Exception:
+                    if self.port or attempt == 4:
+                        raise
+                    continue  # the free port was taken meanwhile: pick another
+                self.port, self._broker = port, broker
+                break
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        broker, self._broker = self._broker, None
+        if broker is not None:
+            await broker.shutdown()
