@@ -102,6 +102,10 @@ class Pipeline:
         """Ask ``run`` to write what it holds and return."""
         await self._queue.put(_STOP)
 
+    async def drain(self) -> None:
+        """Wait until every delivery submitted so far is written (or spooled) and acked."""
+        await self._queue.join()
+
     async def run(self) -> None:
         """Batch and write until ``close``; the last batch is written before returning."""
         loop = asyncio.get_running_loop()
@@ -110,6 +114,7 @@ class Pipeline:
         while not stopping:
             first = await self._queue.get()
             if first is _STOP:
+                self._queue.task_done()
                 break
             assert isinstance(first, Delivery)
             batch = [first]
@@ -128,6 +133,7 @@ class Pipeline:
                     except TimeoutError:
                         break
                 if item is _STOP:
+                    self._queue.task_done()
                     stopping = True
                     break
                 assert isinstance(item, Delivery)
@@ -168,6 +174,7 @@ class Pipeline:
     def _ack(self, batch: list[Delivery], started: float) -> None:
         for delivery in batch:
             delivery.ack()
+            self._queue.task_done()
         self._metrics.batch_seconds.observe(time.perf_counter() - started)
 
 

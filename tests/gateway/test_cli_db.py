@@ -6,6 +6,8 @@ import sys
 
 import psycopg
 
+from ingest.migrate import migrations_for
+
 
 def _metergate(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, METERGATE_DATABASE_URL=url)

@@ -43,8 +43,8 @@ def _readings(meter: str, i: int) -> tuple[Reading, ...]:
     )
 
 
-async def _drain(spool: Spool, timeout: float = 30) -> None:
-    for _ in range(int(timeout * 20)):
+async def _drain(spool: Spool, seconds: float = 30) -> None:
+    for _ in range(int(seconds * 20)):
         if spool.depth().batches == 0:
             return
         await asyncio.sleep(0.05)
@@ -60,7 +60,7 @@ async def test_database_cut_mid_stream_loses_and_doubles_nothing(
     spool = Spool(tmp_path / "spool.sqlite")
     acks = Acks()
     async with open_store(url, max_size=2, connect_timeout_s=1) as store:
-        store.writer._attempts = 2  # noqa: SLF001 - fail over to the spool quickly in the test
+        store.writer._attempts = 2
         health = StoreHealth(metrics)
         pipe = Pipeline(
             source="test",
@@ -94,7 +94,8 @@ async def test_database_cut_mid_stream_loses_and_doubles_nothing(
     assert count_readings(store_url) == total * 3
     with psycopg.connect(store_url) as conn:
         per_key = conn.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM readings GROUP BY meter_id, register, read_at HAVING count(*) > 1) x"
+            "SELECT count(*) FROM (SELECT 1 FROM readings"
+            " GROUP BY meter_id, register, read_at HAVING count(*) > 1) x"
         ).fetchone()
     assert per_key == (0,)
 
