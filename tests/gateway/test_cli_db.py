@@ -30,11 +30,8 @@ def test_migrate_status_seed(fresh_db: str) -> None:
     status = _metergate(fresh_db, "db", "status")
     lines = status.stdout.splitlines()
     assert lines[0].startswith("postgresql ")
-    assert [line.split()[0] for line in lines[1:]] == [
-        "0001_domain",
-        "0002_readings",
-        "0003_rollups",
-    ]
+    shipped = [f"{m.version}_{m.name}" for m in migrations_for("postgresql")]
+    assert [line.split()[0] for line in lines[1:]] == shipped
     seeded = _metergate(fresh_db, "db", "seed", "--meters", "5", "--days", "1")
     assert seeded.returncode == 0, seeded.stderr
     assert seeded.stdout.startswith("seeded 5 meters, ")
