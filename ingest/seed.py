@@ -10,6 +10,7 @@ exact running sum. Generated with numpy and loaded with COPY.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -121,12 +122,12 @@ def seed(
     numbers = range(first_number, first_number + meters)
 
     with psycopg.connect(conninfo) as conn:
-        ids = _insert_domain(conn, numbers, start)
+        ids = register_meters(conn, [household(n) for n in numbers], start)
         total = 0
         buf = io.StringIO()
         ts_text = [s.isoformat() for s in slots]
         for meter_id, n in zip(ids, numbers, strict=True):
-            plan = _plan_for(n)
+            plan = household(n).plan
             daily_wh = rng.uniform(4_000, 14_000)
             per_slot = (
                 daily_wh * HOURLY_PROFILE[local_hours] / 4 * rng.uniform(0.6, 1.4, len(slots))
@@ -163,14 +164,37 @@ def _copy_csv(conn: psycopg.Connection[TupleRow], buf: io.StringIO) -> None:
         copy.write(data)
 
 
-def _insert_domain(
-    conn: psycopg.Connection[TupleRow], numbers: range, installed: datetime
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeterSpec:
+    """A meter to put in the store with its account, point and installation."""
+
+    number: int
+    """Makes the account number, EIC and address (unique per store)."""
+    serial: str
+    plan: Plan
+    registers: tuple[int, ...]
+    digits: int
+    model: str
+
+
+def household(n: int) -> MeterSpec:
+    """The seed's household number ``n``: plan mix, NIK/GAMA/Teletec models, 5–6 digits."""
+    plan = _plan_for(n)
+    registers = PLAN_REGISTERS[plan]
+    model = ("NIK 2104", "GAMA 100", "Teletec MTX 1")[len(registers) - 1]
+    return MeterSpec(
+        number=n, serial=f"SN{n:08d}", plan=plan, registers=registers, digits=5 + n % 2, model=model
+    )
+
+
+def register_meters(
+    conn: psycopg.Connection[TupleRow], specs: Sequence[MeterSpec], installed: datetime
 ) -> list[int]:
     """Accounts, points, meters, installations and links; returns meter ids in order."""
     ids = []
     with conn.cursor() as cur:
-        for n in numbers:
-            plan = _plan_for(n)
+        for spec in specs:
+            n = spec.number
             town = TOWNS[n % len(TOWNS)]
             address = f"{town}, {STREETS[n % len(STREETS)]}, {n % 180 + 1}"
             cur.execute(
@@ -182,16 +206,24 @@ def _insert_domain(
             cur.execute(
                 "INSERT INTO metering_points (eic, address, region, permitted_power_kw,"
                 " input_breaker, tariff_plan) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-                (eic_for(n), address, town, (3, 5, 7, 10)[n % 4], n % 3 == 0, plan.value),
+                (eic_for(n), address, town, (3, 5, 7, 10)[n % 4], n % 3 == 0, spec.plan.value),
             )
             point_id = _one(cur)
-            registers = list(PLAN_REGISTERS[plan])
+            zones = len([r for r in spec.registers if 0 < r < 10]) or 1
+            # One display scale per import register (the total and each zone).
+            scales = len([r for r in spec.registers if r < 10])
             cur.execute(
                 "INSERT INTO meters (serial, model, digits, zones, scales, registers)"
                 " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-                (f"SN{n:08d}", ("NIK 2104", "GAMA 100", "Teletec MTX 1")[len(registers) - 1],
-                 5 + n % 2, len(registers), len(registers), registers),
-            )  # fmt: skip
+                (
+                    spec.serial,
+                    spec.model,
+                    spec.digits,
+                    zones,
+                    scales,
+                    list(spec.registers),
+                ),
+            )
             meter_id = _one(cur)
             cur.execute(
                 "INSERT INTO meter_installations (meter_id, point_id, install_place, installed_at)"

@@ -139,6 +139,11 @@ class Fleet:
         self._held: dict[str, tuple[str, bytes]] = {}
         self._next_send = 0.0
 
+    @property
+    def meters(self) -> tuple[SimMeter, ...]:
+        """The simulated meters (serial, plan, registers), e.g. to register them in a store."""
+        return tuple(self._meters)
+
     async def run(self) -> FleetReport:
         cfg = self.config
         loop = asyncio.get_running_loop()
