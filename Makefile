@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	@for b in bench/store.py bench/modbus.py bench/ingest.py; do \
+	@for b in bench/store.py bench/modbus.py bench/ingest.py bench/reconcile.py bench/api.py; do \
 	  test -f $$b && $(BIN)/python $$b || exit 1; \
 	done
 
