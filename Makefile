@@ -28,7 +28,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for b in bench/store.py bench/modbus.py bench/ingest.py bench/reconcile.py bench/api.py; do \
-	  test -f $$b && $(BIN)/python $$b || exit 1; \
+	  if test -f $$b; then $(BIN)/python $$b || exit 1; fi; \
 	done
 
 clean:
