@@ -35,10 +35,17 @@ async def open_store(
     max_size: int = 8,
     future_tolerance: timedelta = timedelta(minutes=5),
     connect_timeout_s: float = 10.0,
+    acquire_timeout_s: float = 2.0,
 ) -> AsyncIterator[Store]:
-    """Open a pool on a migrated database; say which backend it is."""
+    """Open a pool on a migrated database; say which backend it is.
+
+    ``connect_timeout_s`` bounds the first connection; ``acquire_timeout_s`` how
+    long a write waits for a connection later — short, so that while the
+    database is away the writer gives up quickly and the gateway spools instead
+    of stalling its drivers.
+    """
     pool = AsyncConnectionPool(
-        conninfo, min_size=min_size, max_size=max_size, timeout=connect_timeout_s, open=False
+        conninfo, min_size=min_size, max_size=max_size, timeout=acquire_timeout_s, open=False
     )
     await pool.open(wait=True, timeout=connect_timeout_s)
     try:

@@ -102,7 +102,7 @@ class ReadingWriter:
         *,
         record_invalidations: bool,
         future_tolerance: timedelta = timedelta(minutes=5),
-        attempts: int = 5,
+        attempts: int = 3,
         backoff_base_s: float = 0.2,
         backoff_max_s: float = 5.0,
     ) -> None:

@@ -13,7 +13,18 @@ def test_demo_runs_the_chain_and_prints_a_summary(fresh_db: str, tmp_path: Path)
     env = {k: v for k, v in os.environ.items() if k != "METERGATE_MQTT_URL"}
     env |= {"METERGATE_DATABASE_URL": fresh_db, "METERGATE_DATA_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "demo", "--for", "8", "--fleet", "40", "--api-port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "demo",
+            "--for",
+            "8",
+            "--fleet",
+            "40",
+            "--api-port",
+            "0",
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -29,7 +40,9 @@ def test_demo_runs_the_chain_and_prints_a_summary(fresh_db: str, tmp_path: Path)
     assert "readings/s" in done.stderr
     with psycopg.connect(fresh_db) as conn:
         live = conn.execute("SELECT count(*) FROM readings WHERE origin <> 'seed'").fetchone()
-        modbus = conn.execute("SELECT count(*) FROM readings WHERE origin LIKE 'modbus://%%'").fetchone()
+        modbus = conn.execute(
+            "SELECT count(*) FROM readings WHERE origin LIKE 'modbus://%%'"
+        ).fetchone()
     assert live is not None
     assert live[0] == summary["written"]
     assert modbus is not None

@@ -216,3 +216,49 @@ async def test_malformed_payloads_become_dead_letters_and_the_stream_goes_on(
     assert stored(store_url) == want
     assert sum(1 for kind, _ in letters if kind == "mqtt") == report.malformed
     assert ("writer", "unknown meter 'UNKNOWN1'") in letters
+
+
+async def test_database_link_cut_under_the_running_gateway_loses_and_doubles_nothing(
+    store_url: str, pg_proxy, private_broker, mqtt_names, tmp_path: Path
+) -> None:
+    proxy, proxied_url = pg_proxy
+    broker = await private_broker()
+    prefix = mqtt_names("dbcut")
+    before = fleet_config(prefix, meters=40, cycles=10)
+    during = dataclasses.replace(before, cycles=30, start=START + timedelta(days=3))
+    register_fleet(store_url, before)
+    toml = gateway_toml(
+        tmp_path / "gw.toml",
+        url=broker.url,
+        client_id=mqtt_names("gw"),
+        protocol=broker.protocol,
+        prefix=prefix,
+    )
+    loaded = load_config(toml)
+    config = dataclasses.replace(
+        loaded, pipeline=dataclasses.replace(loaded.pipeline, retry_interval_s=0.2)
+    )
+    stop, state, task = await _run(config, proxied_url, tmp_path)
+    await asyncio.sleep(0.5)
+    first = await publish_fleet(
+        broker.host, broker.port, before, protocol=broker.protocol, username=broker.username
+    )
+    assert await wait_for_count(store_url, len(first.expected())) == len(first.expected())
+    await proxy.cut()
+    second = await publish_fleet(
+        broker.host, broker.port, during, protocol=broker.protocol, username=broker.username
+    )
+    for _ in range(150):  # the writer gives up after its retries and the gateway spools
+        if state.summary()["spooled"] > 0:
+            break
+        await asyncio.sleep(0.1)
+    spooled_while_down = state.summary()["spooled"]
+    await proxy.restore()
+    want = expected_rows(first) | expected_rows(second)
+    got = await wait_for_count(store_url, len(want))
+    stop.set()
+    await asyncio.wait_for(task, 30)
+    assert spooled_while_down > 0, "the outage must have sent batches to the spool"
+    assert got == len(want)
+    assert stored(store_url) == want
+    assert state.summary()["spool_batches"] == 0
