@@ -20,9 +20,13 @@ from typing import Any, TypeVar
 from drivers.errors import DriverError
 from drivers.modbus import PROFILES, BusConfig, DeviceConfig
 from drivers.mqtt import MqttConfig, TlsConfig, TopicRoute
+from drivers.registry import DRIVERS
 from gateway.pipeline import PipelineConfig
 
 T = TypeVar("T")
+
+_SECTIONS = {"pipeline", "spool", "http", "rollups", "reconcile", *DRIVERS}
+"""Top-level tables: the process's own, plus one per driver kind."""
 
 
 class ConfigError(Exception):
@@ -159,9 +163,7 @@ def load_config(path: Path, *, default_mqtt_url: str | None = None) -> GatewayCo
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = sorted(
-        set(data) - {"pipeline", "mqtt", "modbus", "spool", "http", "rollups", "reconcile"}
-    )
+    unknown = sorted(set(data) - _SECTIONS)
     if unknown:
         raise ConfigError(f"{where}unknown section [{unknown[0]}]")
     pipeline = _build(PipelineConfig, _table(data, "pipeline", where), f"{where}pipeline")
