@@ -74,12 +74,12 @@ def _connect_props() -> Properties:
     return props
 
 
-def make_session(client_id: str, host: str, port: int) -> None:
+def make_session(client_id: str, host: str, port: int, topic_filter: str = FILTER) -> None:
     """Create a persistent session subscribed to the bench topics, then leave."""
     client = _client(client_id, host, port)
     client.connect(host, port, clean_start=False, properties=_connect_props())
     client.loop_start()
-    info = client.subscribe(FILTER, qos=1)
+    info = client.subscribe(topic_filter, qos=1)
     time.sleep(0.5)
     assert info[0] == paho.MQTT_ERR_SUCCESS
     client.disconnect()
@@ -228,8 +228,10 @@ def main() -> None:
         run = uuid.uuid4().hex[:6]
         gw_id, raw_id = f"bench-gw-{run}", f"bench-raw-{run}"
         gw_ids = [f"{gw_id}-w{i}" for i in range(WORKERS)] if WORKERS > 1 else [gw_id]
-        for cid in [*gw_ids, raw_id]:
-            make_session(cid, host, port)
+        gw_filter = f"$share/bench/{FILTER}" if WORKERS > 1 else FILTER
+        for cid in gw_ids:
+            make_session(cid, host, port, gw_filter)
+        make_session(raw_id, host, port)
         t0 = datetime(2026, 1, 1, tzinfo=UTC)
         serials = [f"BM{i % METERS:05d}" for i in range(MESSAGES)]
         messages = [
@@ -250,16 +252,16 @@ def main() -> None:
         client = _client(f"bench-paced-{run}", host, port)
         client.connect(host, port)
         client.loop_start()
+        sent: list[paho.MQTTMessageInfo] = []
         for i in range(paced_msgs):
             delay = paced_started + i / (PACED_RATE / 3) - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
             serial = f"BM{i % METERS:05d}"
-            client.publish(
-                TOPIC.format(serial=serial),
-                payload(serial, datetime.now(UTC), 5_000_000 + i),
-                qos=1,
-            )
+            body = payload(serial, datetime.now(UTC), 5_000_000 + i)
+            sent.append(client.publish(TOPIC.format(serial=serial), body, qos=1))
+        for info in sent:  # every PUBACK before disconnecting, or queued messages are lost
+            info.wait_for_publish(60)
         client.disconnect()
         client.loop_stop()
         deadline = time.perf_counter() + 120
