@@ -67,35 +67,42 @@ class StoreHealth:
         self._metrics.store_up.set(1 if up else 0)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outlet:
+    """Where batches go, shared by every pipeline and the replayer: the writer,
+    the spool, the store's health, the metrics and the settings."""
+
+    writer: ReadingWriter
+    spool: Spool
+    health: StoreHealth
+    metrics: Metrics
+    config: PipelineConfig = PipelineConfig()
+
+    def count(self, source: str, result: WriteResult) -> None:
+        """Count one committed batch in the metrics of ``source``."""
+        m = self.metrics
+        m.written.labels(source).inc(result.inserted)
+        m.duplicates.labels(source).inc(result.duplicates)
+        m.rejected.labels(source).inc(result.rejected)
+        m.dead_letters.labels(source).inc(result.dead_letters + result.rejected)
+
+
 _STOP = object()
 
 
 class Pipeline:
     """One input path (``source``: mqtt, modbus, …) into the store."""
 
-    def __init__(
-        self,
-        *,
-        source: str,
-        writer: ReadingWriter,
-        spool: Spool,
-        health: StoreHealth,
-        metrics: Metrics,
-        config: PipelineConfig = PipelineConfig(),
-    ) -> None:
+    def __init__(self, *, source: str, outlet: Outlet) -> None:
         self.source = source
-        self._writer = writer
-        self._spool = spool
-        self._health = health
-        self._metrics = metrics
-        self._config = config
-        self._queue: asyncio.Queue[object] = asyncio.Queue(config.queue_size)
+        self._out = outlet
+        self._queue: asyncio.Queue[object] = asyncio.Queue(outlet.config.queue_size)
         self.totals = WriteResult()
         self.spooled = 0
 
     async def submit(self, delivery: Delivery) -> None:
         """Hand over one delivery; waits while the queue is full (backpressure)."""
-        self._metrics.received.labels(self.source).inc(len(delivery.readings))
+        self._out.metrics.received.labels(self.source).inc(len(delivery.readings))
         await self._queue.put(delivery)
 
     async def close(self) -> None:
@@ -120,8 +127,8 @@ class Pipeline:
             batch = [first]
             count = len(first.readings)
             started = time.perf_counter()
-            deadline = loop.time() + self._config.batch_age_s
-            while count < self._config.batch_size:
+            deadline = loop.time() + self._out.config.batch_age_s
+            while count < self._out.config.batch_size:
                 try:
                     item = self._queue.get_nowait()
                 except asyncio.QueueEmpty:
@@ -148,78 +155,61 @@ class Pipeline:
     async def _flush(self, batch: list[Delivery], started: float) -> None:
         readings = [r for d in batch for r in d.readings]
         letters = [x for d in batch for x in d.dead_letters]
-        if self._health.up:
+        if self._out.health.up:
             try:
-                result = await self._writer.write(readings, letters)
+                result = await self._out.writer.write(readings, letters)
             except StoreUnavailable as exc:
                 log.error("store unavailable, spooling: %s", exc)
-                self._health.mark(False)
+                self._out.health.mark(False)
             else:
                 self._count(result)
                 self._ack(batch, started)
                 return
-        await asyncio.to_thread(self._spool.put, readings, letters)
+        await asyncio.to_thread(self._out.spool.put, readings, letters)
         self.spooled += len(readings)
-        self._metrics.spooled.inc(len(readings))
+        self._out.metrics.spooled.inc(len(readings))
         self._ack(batch, started)
 
     def _count(self, result: WriteResult) -> None:
         self.totals = self.totals + result
-        m, s = self._metrics, self.source
-        m.written.labels(s).inc(result.inserted)
-        m.duplicates.labels(s).inc(result.duplicates)
-        m.rejected.labels(s).inc(result.rejected)
-        m.dead_letters.labels(s).inc(result.dead_letters + result.rejected)
+        self._out.count(self.source, result)
 
     def _ack(self, batch: list[Delivery], started: float) -> None:
         for delivery in batch:
             delivery.ack()
             self._queue.task_done()
-        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._out.metrics.batch_seconds.observe(time.perf_counter() - started)
 
 
 class Replayer:
     """Writes spooled batches back to the store, oldest first, paced."""
 
-    def __init__(
-        self,
-        *,
-        writer: ReadingWriter,
-        spool: Spool,
-        health: StoreHealth,
-        metrics: Metrics,
-        config: PipelineConfig = PipelineConfig(),
-    ) -> None:
-        self._writer = writer
-        self._spool = spool
-        self._health = health
-        self._metrics = metrics
-        self._config = config
+    def __init__(self, *, outlet: Outlet) -> None:
+        self._out = outlet
         self.replayed = 0
 
     async def run(self) -> None:
         """Runs until cancelled."""
-        pace = 1 / self._config.replay_batches_per_s
+        pace = 1 / self._out.config.replay_batches_per_s
         while True:
-            depth = await asyncio.to_thread(self._spool.depth)
-            self._metrics.spool_batches.set(depth.batches)
-            self._metrics.spool_readings.set(depth.readings)
+            depth = await asyncio.to_thread(self._out.spool.depth)
+            self._out.metrics.spool_batches.set(depth.batches)
+            self._out.metrics.spool_readings.set(depth.readings)
             if depth.batches == 0:
-                await asyncio.sleep(self._config.retry_interval_s)
+                await asyncio.sleep(self._out.config.retry_interval_s)
                 continue
-            batch = await asyncio.to_thread(self._spool.oldest)
+            batch = await asyncio.to_thread(self._out.spool.oldest)
             assert batch is not None
             try:
-                result = await self._writer.write(batch.readings, batch.dead_letters, attempts=1)
+                result = await self._out.writer.write(
+                    batch.readings, batch.dead_letters, attempts=1
+                )
             except StoreUnavailable:
-                self._health.mark(False)
-                await asyncio.sleep(self._config.retry_interval_s)
+                self._out.health.mark(False)
+                await asyncio.sleep(self._out.config.retry_interval_s)
                 continue
-            await asyncio.to_thread(self._spool.remove, batch.id)
+            await asyncio.to_thread(self._out.spool.remove, batch.id)
             self.replayed += len(batch.readings)
-            m = self._metrics
-            m.written.labels("spool").inc(result.inserted)
-            m.duplicates.labels("spool").inc(result.duplicates)
-            m.rejected.labels("spool").inc(result.rejected)
-            self._health.mark(True)
+            self._out.count("spool", result)
+            self._out.health.mark(True)
             await asyncio.sleep(pace)

@@ -26,7 +26,7 @@ from drivers.mqtt import MqttDriver
 from gateway.config import GatewayConfig
 from gateway.http import serve_http
 from gateway.metrics import DeviceFigures, Metrics
-from gateway.pipeline import Pipeline, Replayer, StoreHealth
+from gateway.pipeline import Outlet, Pipeline, Replayer, StoreHealth
 from gateway.spool import Spool
 from ingest import rollups
 from ingest.migrate import migrate
@@ -144,20 +144,20 @@ async def run_gateway(
     async with open_store(database_url) as store:
         health = StoreHealth(state.metrics)
         state.health = health
-        common = {
-            "writer": store.writer,
-            "spool": spool,
-            "health": health,
-            "metrics": state.metrics,
-            "config": config.pipeline,
-        }
+        outlet = Outlet(
+            writer=store.writer,
+            spool=spool,
+            health=health,
+            metrics=state.metrics,
+            config=config.pipeline,
+        )
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.start()
         tasks: list[asyncio.Task[None]] = []
         supervisors: list[asyncio.Task[None]] = []
         server = None
         try:
-            replayer = Replayer(**common)  # type: ignore[arg-type]
+            replayer = Replayer(outlet=outlet)
             state.replayer = replayer
             tasks.append(asyncio.create_task(replayer.run(), name="replay"))
 
@@ -180,14 +180,14 @@ async def run_gateway(
 
             if config.mqtt is not None:
                 mqtt = config.mqtt
-                pipe = Pipeline(source="mqtt", **common)  # type: ignore[arg-type]
+                pipe = Pipeline(source="mqtt", outlet=outlet)
                 state.pipelines["mqtt"] = pipe
                 tasks.append(asyncio.create_task(pipe.run(), name="pipeline:mqtt"))
                 supervisors.append(
                     asyncio.create_task(supervise("mqtt", lambda: MqttDriver(mqtt), pipe, stop))
                 )
             if config.modbus:
-                pipe = Pipeline(source="modbus", **common)  # type: ignore[arg-type]
+                pipe = Pipeline(source="modbus", outlet=outlet)
                 state.pipelines["modbus"] = pipe
                 tasks.append(asyncio.create_task(pipe.run(), name="pipeline:modbus"))
                 for entry in config.modbus:

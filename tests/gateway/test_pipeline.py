@@ -9,7 +9,7 @@ import psycopg
 from drivers.base import Delivery
 from drivers.domain import DeadLetter, Reading
 from gateway.metrics import Metrics
-from gateway.pipeline import Pipeline, PipelineConfig, Replayer, StoreHealth
+from gateway.pipeline import Outlet, Pipeline, PipelineConfig, Replayer, StoreHealth
 from gateway.spool import Spool
 from ingest.store import open_store
 from tests.factories import add_meter, count_readings
@@ -62,17 +62,11 @@ async def test_database_cut_mid_stream_loses_and_doubles_nothing(
     async with open_store(url, max_size=2, connect_timeout_s=1) as store:
         store.writer._attempts = 2
         health = StoreHealth(metrics)
-        pipe = Pipeline(
-            source="test",
-            writer=store.writer,
-            spool=spool,
-            health=health,
-            metrics=metrics,
-            config=CONFIG,
-        )
-        replayer = Replayer(
+        outlet = Outlet(
             writer=store.writer, spool=spool, health=health, metrics=metrics, config=CONFIG
         )
+        pipe = Pipeline(source="test", outlet=outlet)
+        replayer = Replayer(outlet=outlet)
         running = asyncio.create_task(pipe.run())
         replaying = asyncio.create_task(replayer.run())
         total = 3000
@@ -119,11 +113,13 @@ async def test_spool_survives_a_restart_and_replays_in_order(
     metrics = Metrics()
     async with open_store(store_url) as store:
         replayer = Replayer(
-            writer=store.writer,
-            spool=again,
-            health=StoreHealth(metrics),
-            metrics=metrics,
-            config=CONFIG,
+            outlet=Outlet(
+                writer=store.writer,
+                spool=again,
+                health=StoreHealth(metrics),
+                metrics=metrics,
+                config=CONFIG,
+            )
         )
         task = asyncio.create_task(replayer.run())
         await _drain(again)
@@ -141,11 +137,13 @@ async def test_full_queue_makes_the_producer_wait(store_url: str, tmp_path: Path
     async with open_store(store_url) as store:
         pipe = Pipeline(
             source="test",
-            writer=store.writer,
-            spool=spool,
-            health=StoreHealth(metrics),
-            metrics=metrics,
-            config=small,
+            outlet=Outlet(
+                writer=store.writer,
+                spool=spool,
+                health=StoreHealth(metrics),
+                metrics=metrics,
+                config=small,
+            ),
         )
         acks = Acks()
         for i in range(5):
