@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -32,8 +33,12 @@ def register_fleet(url: str, config: FleetConfig) -> None:
 
 
 def gateway_toml(
-    path: Path, *, url: str, client_id: str, protocol: str, prefix: str, extra: str = ""
+    directory: Path, broker: Any, *, client_id: str, prefix: str, extra: str = ""
 ) -> Path:
+    """A gateway configuration reading ``prefix``'s fleet from ``broker`` (anything
+    with ``url`` and ``protocol``: a fixture's endpoint or private broker)."""
+    path = directory / "gateway.toml"
+    url, protocol = broker.url, broker.protocol
     path.write_text(
         f"""
 [pipeline]

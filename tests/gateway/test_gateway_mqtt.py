@@ -52,13 +52,7 @@ async def test_gateway_killed_mid_stream_and_restarted_loses_and_doubles_nothing
     warmup = fleet_config(prefix, meters=40, cycles=1)
     main = dataclasses.replace(warmup, cycles=60, start=START + timedelta(days=1), duplicates=0.02)
     register_fleet(store_url, main)
-    toml = gateway_toml(
-        tmp_path / "gw.toml",
-        url=broker.url,
-        client_id=mqtt_names("gw"),
-        protocol=broker.protocol,
-        prefix=prefix,
-    )
+    toml = gateway_toml(tmp_path, broker, client_id=mqtt_names("gw"), prefix=prefix)
     gateway = _gateway_process(toml, store_url, tmp_path / "data")
     try:
         # Until the gateway has subscribed, the broker drops what it is sent:
@@ -117,13 +111,7 @@ async def test_broker_restart_loses_nothing(
     first = fleet_config(prefix, meters=30, cycles=20)
     second = dataclasses.replace(first, start=START + timedelta(days=2))
     register_fleet(store_url, first)
-    toml = gateway_toml(
-        tmp_path / "gw.toml",
-        url=broker.url,
-        client_id=mqtt_names("gw"),
-        protocol=broker.protocol,
-        prefix=prefix,
-    )
+    toml = gateway_toml(tmp_path, broker, client_id=mqtt_names("gw"), prefix=prefix)
     stop, _, task = await _run(load_config(toml), store_url, tmp_path)
     await asyncio.sleep(0.5)  # let the driver subscribe
     one = await publish_fleet(broker.host, broker.port, first, protocol=broker.protocol)
@@ -152,10 +140,9 @@ async def test_two_gateways_split_one_shared_subscription(
     fleet = fleet_config(prefix, meters=50, cycles=40)
     register_fleet(store_url, fleet)
     toml = gateway_toml(
-        tmp_path / "gw.toml",
-        url=broker.url,
+        tmp_path,
+        broker,
         client_id=mqtt_names("gw"),
-        protocol="5",
         prefix=prefix,
         extra='share_group = "metergate-test"',
     )
@@ -181,13 +168,7 @@ async def test_malformed_payloads_become_dead_letters_and_the_stream_goes_on(
     prefix = mqtt_names("bad")
     fleet = fleet_config(prefix, meters=20, cycles=30, malformed=0.1)
     register_fleet(store_url, fleet)
-    toml = gateway_toml(
-        tmp_path / "gw.toml",
-        url=mqtt_broker.url,
-        client_id=mqtt_names("gw"),
-        protocol=mqtt_broker.protocol,
-        prefix=prefix,
-    )
+    toml = gateway_toml(tmp_path, mqtt_broker, client_id=mqtt_names("gw"), prefix=prefix)
     stop, _, task = await _run(load_config(toml), store_url, tmp_path)
     await asyncio.sleep(0.5)
     async with Publisher(
@@ -227,13 +208,7 @@ async def test_database_link_cut_under_the_running_gateway_loses_and_doubles_not
     before = fleet_config(prefix, meters=40, cycles=10)
     during = dataclasses.replace(before, cycles=30, start=START + timedelta(days=3))
     register_fleet(store_url, before)
-    toml = gateway_toml(
-        tmp_path / "gw.toml",
-        url=broker.url,
-        client_id=mqtt_names("gw"),
-        protocol=broker.protocol,
-        prefix=prefix,
-    )
+    toml = gateway_toml(tmp_path, broker, client_id=mqtt_names("gw"), prefix=prefix)
     loaded = load_config(toml)
     config = dataclasses.replace(
         loaded, pipeline=dataclasses.replace(loaded.pipeline, retry_interval_s=0.2)
