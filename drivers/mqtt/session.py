@@ -66,6 +66,7 @@ class MqttSession:
         self._inbox = inbox
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        self._tls_context: _TlsContext | None = None
         self._client = self._make_client()
         self._generation = 0
         self._connected = False
@@ -160,9 +161,18 @@ class MqttSession:
         try:
             await self._loop.run_in_executor(None, self._connect_blocking, first)
         except (OSError, ValueError) as exc:
+            self._close_failed_tls_socket()
             self._note_failure(f"cannot connect to {cfg.host}:{cfg.port}: {exc}")
             return False
         return not self._closing
+
+    def _close_failed_tls_socket(self) -> None:
+        """Close the socket of a failed TLS handshake, which paho leaves open."""
+        context = self._tls_context
+        if context is not None and context.last_socket is not None:
+            if context.last_socket is not self._client.socket():
+                context.last_socket.close()
+            context.last_socket = None
 
     def _connect_blocking(self, first: bool) -> None:
         cfg = self._config
@@ -279,7 +289,7 @@ class MqttSession:
         if cfg.username is not None:
             client.username_pw_set(cfg.username, cfg.password)
         if cfg.tls is not None:
-            _set_tls(client, cfg)
+            self._tls_context = _set_tls(client, cfg)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
@@ -365,16 +375,37 @@ class MqttSession:
         self._last_error = text
 
 
-def _set_tls(client: paho.Client, cfg: MqttConfig) -> None:
+class _TlsContext(ssl.SSLContext):
+    """An SSL context that remembers the last socket it wrapped.
+
+    When a TLS handshake fails inside paho 2.2's connect, paho drops the wrapped
+    socket without closing it; the session closes it through this reference.
+    """
+
+    last_socket: ssl.SSLSocket | None = None
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        wrapped = super().wrap_socket(*args, **kwargs)
+        self.last_socket = wrapped
+        return wrapped
+
+
+def _set_tls(client: paho.Client, cfg: MqttConfig) -> _TlsContext:
     tls = cfg.tls
     assert tls is not None
     try:
-        client.tls_set(
-            ca_certs=None if tls.ca_file is None else str(tls.ca_file),
-            certfile=None if tls.cert_file is None else str(tls.cert_file),
-            keyfile=None if tls.key_file is None else str(tls.key_file),
-            cert_reqs=ssl.CERT_NONE if tls.insecure else ssl.CERT_REQUIRED,
-        )
+        context = _TlsContext(ssl.PROTOCOL_TLS_CLIENT)
+        if tls.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        elif tls.ca_file is not None:
+            context.load_verify_locations(cafile=str(tls.ca_file))
+        else:
+            context.load_default_certs()
+        if tls.cert_file is not None and tls.key_file is not None:
+            context.load_cert_chain(str(tls.cert_file), str(tls.key_file))
+        client.tls_set_context(context)
         client.tls_insecure_set(tls.insecure)
     except (OSError, ValueError) as exc:
         raise MqttConfigError(f"TLS setup failed: {exc}") from exc
+    return context
