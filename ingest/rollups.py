@@ -50,13 +50,11 @@ WHERE d AT TIME ZONE 'Europe/Kyiv' < %(new_wm)s
 ORDER BY 1
 """
 
-_DAYS = "unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) AS days(s, e)"
+# One range scan over the invalidated days (BRIN-friendly), keeping only rows of
+# those days: a join against the list of days made a nested loop of rows × days.
+_FORGET = "DELETE FROM readings_daily_mat WHERE bucket = ANY(%(starts)s::timestamptz[])"
 
-_FORGET = (
-    f"DELETE FROM readings_daily_mat m USING {_DAYS} WHERE m.bucket >= days.s AND m.bucket < days.e"
-)
-
-_RECOMPUTE = f"""
+_RECOMPUTE = """
 INSERT INTO readings_daily_mat
 SELECT meter_id, register, source,
        date_trunc('day', read_at, 'Europe/Kyiv'),
@@ -65,7 +63,9 @@ SELECT meter_id, register, source,
        max(read_at),
        (array_agg(value_wh ORDER BY read_at DESC))[1],
        min(value_wh), max(value_wh), count(*)
-FROM readings r JOIN {_DAYS} ON r.read_at >= days.s AND r.read_at < days.e
+FROM readings
+WHERE read_at >= %(lo)s AND read_at < %(hi)s
+  AND date_trunc('day', read_at, 'Europe/Kyiv') = ANY(%(starts)s::timestamptz[])
 GROUP BY meter_id, register, source, date_trunc('day', read_at, 'Europe/Kyiv')
 """
 
@@ -93,7 +93,7 @@ def refresh(conninfo: str, backend: Backend, *, now: datetime | None = None) -> 
             old_wm, new_wm = row[0], max(row[0], row[1])
             days = conn.execute(_DAYS_TO_RECOMPUTE, {"old_wm": old_wm, "new_wm": new_wm}).fetchall()
             if days:
-                bounds = {"starts": [d[0] for d in days], "ends": [d[1] for d in days]}
+                bounds = {"starts": [d[0] for d in days], "lo": days[0][0], "hi": days[-1][1]}
                 conn.execute(_FORGET, bounds)
                 conn.execute(_RECOMPUTE, bounds)
             conn.execute("UPDATE rollup_state SET watermark = %s", (new_wm,))
