@@ -32,6 +32,7 @@ from gateway.settings import Settings
 from ingest import rollups
 from ingest.migrate import migrate, status
 from ingest.seed import MeterSpec, register_meters, seed
+from portal_api.devmail import DevMailServer
 from simulators.broker import EmbeddedBroker, free_port
 from simulators.modbus import ModbusSimulator, RunningSimulator, SimulatorConfig
 from simulators.mqtt import Fleet, FleetConfig, Publisher
@@ -148,15 +149,19 @@ def _gateway_config(
     )
 
 
-def _api_server(url: str, port: int) -> Any | None:
-    """A uvicorn server for the portal API, when the package provides an app factory."""
+def _api_server(url: str, port: int, mail_port: int) -> Any | None:
+    """A uvicorn server for the portal API, mailing through the demo's SMTP sink."""
     try:
         from portal_api.app import create_app
+        from portal_api.settings import PortalSettings
     except ImportError:
         return None
     import uvicorn
 
-    app = create_app(database_url=url)
+    settings = PortalSettings(
+        smtp_host="127.0.0.1", smtp_port=mail_port, public_base_url=f"http://127.0.0.1:{port}"
+    )
+    app = create_app(database_url=url, settings=settings)
     return uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
 
 
@@ -220,10 +225,14 @@ async def run_demo(
             f"{options.buses} Modbus buses × {options.meters_per_bus} meters; "
             f"MQTT fleet of {options.fleet_meters} meters at ×{options.fleet_accelerate:g}"
         )
-        api = _api_server(url, options.api_port)
+        mail = stack.enter_context(DevMailServer(echo=True))  # prints the mail it receives
+        api = _api_server(url, options.api_port, mail.port)
         api_task = asyncio.create_task(api.serve()) if api else None
         if api:
-            echo(f"API: http://127.0.0.1:{options.api_port}/docs")
+            echo(
+                f"API: http://127.0.0.1:{options.api_port}/api/v1/docs "
+                f"(mail goes to an in-process SMTP sink on port {mail.port} and is printed here)"
+            )
         publishing = asyncio.create_task(fleet.run())
         try:
             await _status_loop(state, fleet, echo, options.status_every_s, seconds)

@@ -1,8 +1,89 @@
-"""``metergate api``: serve the portal API with uvicorn."""
+"""``metergate api``: migrate the store, then serve the portal API with uvicorn."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+from typing import Annotated
 
-def api() -> None:
-    """Serve the API (not yet implemented)."""
-    raise SystemExit("not implemented yet")
+import typer
+import uvicorn
+from fastapi import FastAPI
+
+from gateway.database import database_url
+from gateway.settings import Settings, settings_or_exit
+from ingest.migrate import migrate, status
+from portal_api import create_app
+from portal_api.devmail import DevMailServer
+from portal_api.settings import PortalSettings, portal_settings_or_exit
+
+
+def api(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    dev_smtp: Annotated[
+        bool,
+        typer.Option(
+            "--dev-smtp/--no-dev-smtp",
+            help="Run an SMTP server in process and print every mail (demo; links to follow).",
+        ),
+    ] = False,
+) -> None:
+    """Serve the portal API under /api/v1 (OpenAPI at /api/v1/openapi.json)."""
+    settings = settings_or_exit()
+    portal = portal_settings_or_exit()
+    url = database_url(settings)
+    migrate(url)
+    typer.echo(f"store: {status(url).backend_line}; API on http://{host}:{port}/api/v1/docs")
+    serve(url, settings, portal, host=host, port=port, workers=workers, dev_smtp=dev_smtp)
+
+
+def serve(
+    url: str,
+    settings: Settings,
+    portal: PortalSettings,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    dev_smtp: bool = False,
+) -> None:
+    """Run uvicorn until interrupted (``metergate demo`` calls this too)."""
+    with contextlib.ExitStack() as stack:
+        if dev_smtp:
+            mail = stack.enter_context(DevMailServer(echo=True))
+            portal = portal.model_copy(update={"smtp_host": mail.host, "smtp_port": mail.port})
+            typer.echo(f"mail: SMTP on {mail.host}:{mail.port}, printed here")
+        if workers == 1:
+            app = create_app(
+                database_url=url,
+                settings=portal,
+                pool_min_size=settings.pool_min_size,
+                pool_max_size=settings.pool_max_size,
+            )
+            uvicorn.run(app, host=host, port=port, proxy_headers=True)
+            return
+        # Each worker builds its app from the environment: pass on what was resolved here.
+        os.environ["METERGATE_DATABASE_URL"] = url
+        os.environ["METERGATE_SMTP_HOST"] = portal.smtp_host
+        os.environ["METERGATE_SMTP_PORT"] = str(portal.smtp_port)
+        uvicorn.run(
+            "gateway.cli.api:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+        )
+
+
+def app_from_env() -> FastAPI:
+    """The app of one uvicorn worker (``--workers`` > 1), from the environment."""
+    settings = settings_or_exit()
+    return create_app(
+        database_url=database_url(settings),
+        settings=portal_settings_or_exit(),
+        pool_min_size=settings.pool_min_size,
+        pool_max_size=settings.pool_max_size,
+    )

@@ -1,0 +1,164 @@
+"""What was installed at a metering point and when (P14), and the readings of
+those meters while they were there, newest first, a page at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from psycopg.rows import class_row
+
+from drivers.domain import Quality, Source
+from ingest.portal._sql import Conn, many
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Installation:
+    id: int
+    meter_id: int
+    serial: str
+    model: str
+    digits: int
+    zones: int
+    registers: list[int]
+    install_place: str
+    installed_at: datetime
+    removed_at: datetime | None
+    values_at_install: dict[str, int]
+    """Register number (as text, JSON keys) -> Wh at installation."""
+    values_at_removal: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeterSpan:
+    """A meter's stay at a point, clipped to a requested range."""
+
+    meter_id: int
+    digits: int
+    registers: list[int]
+    since: datetime
+    until: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryRow:
+    meter_id: int
+    serial: str
+    register: int
+    read_at: datetime
+    value_wh: int
+    source_code: int
+    quality_code: int
+    origin: str
+
+    @property
+    def source(self) -> Source:
+        return Source.from_db(self.source_code)
+
+    @property
+    def quality(self) -> Quality:
+        return Quality(self.quality_code)
+
+
+async def installations(conn: Conn, point_id: int) -> list[Installation]:
+    """Every installation and removal at a point, newest first, with register values."""
+    return await many(
+        conn,
+        Installation,
+        """SELECT mi.id, m.id AS meter_id, m.serial, m.model, m.digits, m.zones, m.registers,
+                  mi.install_place, mi.installed_at, mi.removed_at,
+                  coalesce((SELECT jsonb_object_agg(iv.register::text, iv.at_install_wh)
+                            FROM installation_values iv WHERE iv.installation_id = mi.id),
+                           '{}') AS values_at_install,
+                  coalesce((SELECT jsonb_object_agg(iv.register::text, iv.at_removal_wh)
+                            FROM installation_values iv
+                            WHERE iv.installation_id = mi.id AND iv.at_removal_wh IS NOT NULL),
+                           '{}') AS values_at_removal
+           FROM meter_installations mi JOIN meters m ON m.id = mi.meter_id
+           WHERE mi.point_id = %s ORDER BY mi.installed_at DESC""",
+        (point_id,),
+    )
+
+
+async def meter_spans(conn: Conn, point_id: int, start: datetime, end: datetime) -> list[MeterSpan]:
+    """The meters installed at a point during ``[start, end)``, oldest first."""
+    return await many(
+        conn,
+        MeterSpan,
+        """SELECT m.id AS meter_id, m.digits, m.registers,
+                  greatest(mi.installed_at, %(start)s) AS since,
+                  CASE WHEN mi.removed_at IS NULL OR mi.removed_at >= %(end)s THEN NULL
+                       ELSE mi.removed_at END AS until
+           FROM meter_installations mi JOIN meters m ON m.id = mi.meter_id
+           WHERE mi.point_id = %(point)s AND mi.installed_at < %(end)s
+             AND (mi.removed_at IS NULL OR mi.removed_at > %(start)s)
+           ORDER BY mi.installed_at""",
+        {"point": point_id, "start": start, "end": end},
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cursor:
+    """Position after the last row of a page (rows are ordered newest first)."""
+
+    read_at: datetime
+    meter_id: int
+    register: int
+    source_code: int
+
+
+_READINGS = """
+SELECT r.meter_id, m.serial, r.register, r.read_at, r.value_wh,
+       r.source AS source_code, r.quality AS quality_code, r.origin
+FROM unnest(%(meters)s::int[], %(since)s::timestamptz[], %(until)s::timestamptz[])
+     AS s(meter_id, since, until)
+JOIN meters m ON m.id = s.meter_id
+CROSS JOIN LATERAL unnest(m.registers) AS g(register)
+CROSS JOIN LATERAL (
+    SELECT * FROM readings r
+    WHERE r.meter_id = s.meter_id AND r.register = g.register
+      AND r.read_at >= s.since AND r.read_at < coalesce(s.until, %(end)s)
+      AND r.source = ANY(%(sources)s) {after}
+    ORDER BY r.read_at DESC, r.source DESC
+    LIMIT %(limit)s
+) AS r
+ORDER BY r.read_at DESC, r.meter_id DESC, r.register DESC, r.source DESC
+LIMIT %(limit)s
+"""
+# Newest first, one backward index scan per (meter, register): a page costs
+# ``limit`` rows per register, however long the history.
+_AFTER = """AND r.read_at <= %(c_at)s
+      AND (r.read_at, r.meter_id, r.register, r.source)
+          < (%(c_at)s, %(c_meter)s, %(c_register)s, %(c_source)s)"""
+
+
+async def readings(
+    conn: Conn,
+    *,
+    point_id: int,
+    start: datetime,
+    end: datetime,
+    sources: Sequence[Source],
+    after: Cursor | None,
+    limit: int,
+) -> list[HistoryRow]:
+    """Readings of the meters at a point while installed there, newest first."""
+    spans = await meter_spans(conn, point_id, start, end)
+    if not spans:
+        return []
+    params: dict[str, object] = {
+        "meters": [s.meter_id for s in spans],
+        "since": [s.since for s in spans],
+        "until": [s.until for s in spans],
+        "end": end,
+        "sources": [s.db_code for s in sources],
+        "limit": limit,
+    }
+    if after is not None:
+        params.update(c_at=after.read_at, c_meter=after.meter_id, c_register=after.register,
+                      c_source=after.source_code)  # fmt: skip
+    query = _READINGS.format(after=_AFTER if after is not None else "")
+    async with conn.cursor(row_factory=class_row(HistoryRow)) as cur:
+        await cur.execute(query.encode(), params)
+        return await cur.fetchall()

@@ -1,0 +1,89 @@
+"""The app factory: settings in, FastAPI out; the lifespan opens the store."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from ingest.portal import sessions as sessions_sql
+from ingest.portal import tokens as tokens_sql
+from ingest.portal import users as users_sql
+from ingest.store import Store, open_store
+from portal_api import errors, mail, openapi
+from portal_api.limits import BodyLimit
+from portal_api.mail import Mailer
+from portal_api.routers import api as routers
+from portal_api.security.passwords import Passwords
+from portal_api.security.tokens import new_token, token_hash
+from portal_api.settings import PortalSettings
+
+log = logging.getLogger(__name__)
+
+VERSION = "1.0.0"
+
+
+def create_app(
+    *,
+    database_url: str,
+    settings: PortalSettings | None = None,
+    pool_min_size: int = 1,
+    pool_max_size: int = 8,
+) -> FastAPI:
+    """The portal API on a migrated store at ``database_url``."""
+    settings = settings or PortalSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_store(
+            database_url, min_size=pool_min_size, max_size=pool_max_size
+        ) as store:
+            app.state.store = store
+            await _housekeeping(store, settings, app.state.mailer)
+            yield
+
+    app = FastAPI(
+        title="metergate portal API",
+        version=VERSION,
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.mailer = Mailer(settings)
+    app.state.passwords = Passwords(settings)
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    routers.include(app)
+    openapi.install(app)
+    return app
+
+
+async def _housekeeping(store: Store, settings: PortalSettings, mailer: Mailer) -> None:
+    """At start: drop expired sessions; create the bootstrap admin if configured."""
+    async with store.pool.connection() as conn:
+        purged = await sessions_sql.purge_expired(conn)
+        if purged:
+            log.info("removed %d expired sessions", purged)
+        email = settings.bootstrap_admin_email
+        if not email:
+            return
+        created = await users_sql.create_staff(conn, email, "admin")
+        if created is None:
+            return
+        raw = new_token()
+        await tokens_sql.issue(
+            conn,
+            user_id=created.id,
+            purpose="reset",
+            token_hash=token_hash(raw),
+            ttl=timedelta(seconds=settings.confirm_token_ttl_s),
+        )
+        await mailer.send(
+            created.email, *mail.staff_invitation(mailer.link("reset-password", raw), "admin")
+        )
+        log.info("created the bootstrap admin login; a set-password link was mailed")

@@ -1,0 +1,207 @@
+"""The routes' dependencies, as ``Annotated`` aliases, in one place.
+
+Authentication: ``Authorization: Bearer <token>`` (API clients) or the
+``mg_session`` cookie (browsers); the store keeps only the token's SHA-256. A
+cookie-authenticated request that changes state (POST, PUT, PATCH, DELETE)
+must carry the session's CSRF token in ``X-CSRF-Token``; a bearer request need
+not (a browser never adds that header on its own). Account-scoped routes
+resolve ``{account_number}`` among the caller's linked accounts only: anyone
+else's account is a 404, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated
+
+import psycopg
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from psycopg.rows import TupleRow
+
+from ingest.portal import accounts as accounts_sql
+from ingest.portal import sessions as sessions_sql
+from ingest.portal.accounts import LinkedAccount, Point
+from ingest.portal.sessions import SessionUser
+from ingest.portal.users import Role
+from ingest.store import Store
+from portal_api.errors import ProblemError, forbidden, not_found, unauthorized
+from portal_api.mail import Mailer
+from portal_api.security.passwords import Passwords
+from portal_api.security.tokens import same, token_hash
+from portal_api.settings import PortalSettings
+
+SESSION_COOKIE = "mg_session"
+CSRF_COOKIE = "mg_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+ACCOUNT_NUMBER = r"^[0-9A-Za-z-]{1,32}$"
+EIC_PATTERN = r"^[0-9A-Za-z-]{16}$"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _settings(request: Request) -> PortalSettings:
+    settings: PortalSettings = request.app.state.settings
+    return settings
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _mailer(request: Request) -> Mailer:
+    mailer: Mailer = request.app.state.mailer
+    return mailer
+
+
+def _passwords(request: Request) -> Passwords:
+    passwords: Passwords = request.app.state.passwords
+    return passwords
+
+
+SettingsDep = Annotated[PortalSettings, Depends(_settings)]
+StoreDep = Annotated[Store, Depends(_store)]
+MailerDep = Annotated[Mailer, Depends(_mailer)]
+PasswordsDep = Annotated[Passwords, Depends(_passwords)]
+
+
+async def _connection(
+    request: Request, store: StoreDep
+) -> AsyncIterator[psycopg.AsyncConnection[TupleRow]]:
+    """One pooled connection per request. A state-changing request runs in one
+    transaction: committed when the route returns (before the response is sent),
+    rolled back when it raises. A read (GET, HEAD) runs in autocommit: no
+    BEGIN/COMMIT round trips on the hot paths."""
+    async with store.pool.connection() as conn:
+        if request.method not in _SAFE_METHODS:
+            yield conn
+            return
+        await conn.set_autocommit(True)
+        try:
+            yield conn
+        finally:
+            try:
+                await conn.set_autocommit(False)
+            except psycopg.Error:
+                await conn.close()  # never hand the pool a connection left in autocommit
+
+
+Conn = Annotated[psycopg.AsyncConnection[TupleRow], Depends(_connection, scope="function")]
+
+
+def _client_address(request: Request) -> str:
+    """The client's address as the server sees it (uvicorn's --proxy-headers and
+    --forwarded-allow-ips decide whether X-Forwarded-For is believed)."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(_client_address)]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A token from `POST /api/v1/auth/token`.",
+)
+_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="cookie",
+    description="Set by `POST /api/v1/auth/login`. State-changing requests must also send "
+    f"the session's CSRF token in `{CSRF_HEADER}`.",
+)
+
+
+async def _principal(
+    request: Request,
+    conn: Conn,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> SessionUser | None:
+    if bearer is not None:
+        session = await sessions_sql.lookup(conn, token_hash(bearer.credentials))
+        return session if session is not None and session.kind == "bearer" else None
+    if cookie:
+        session = await sessions_sql.lookup(conn, token_hash(cookie))
+        if session is None or session.kind != "cookie":
+            return None
+        if request.method not in _SAFE_METHODS and not same(
+            request.headers.get(CSRF_HEADER), session.csrf_token
+        ):
+            raise ProblemError(
+                403, "csrf", "CSRF check failed", f"send the session's CSRF token in {CSRF_HEADER}"
+            )
+        return session
+    return None
+
+
+async def _user(principal: Annotated[SessionUser | None, Depends(_principal)]) -> SessionUser:
+    if principal is None:
+        raise unauthorized()
+    return principal
+
+
+CurrentUser = Annotated[SessionUser, Depends(_user)]
+
+
+def _role(*roles: Role) -> Callable[[SessionUser], SessionUser]:
+    def check(user: CurrentUser) -> SessionUser:
+        if user.role not in roles:
+            raise forbidden()
+        return user
+
+    return check
+
+
+ConsumerUser = Annotated[SessionUser, Depends(_role("consumer"))]
+StaffUser = Annotated[SessionUser, Depends(_role("operator", "admin"))]
+AnalystUser = Annotated[SessionUser, Depends(_role("analyst", "admin"))]
+AdminUser = Annotated[SessionUser, Depends(_role("admin"))]
+
+AccountNumber = Annotated[
+    str,
+    Path(
+        pattern=ACCOUNT_NUMBER,
+        description="A personal account number linked to the caller.",
+        examples=["10000001"],
+    ),
+]
+
+
+async def _account(account_number: AccountNumber, user: ConsumerUser, conn: Conn) -> LinkedAccount:
+    account = await accounts_sql.linked_account(conn, user_id=user.user_id, number=account_number)
+    if account is None:
+        raise not_found("no such account among yours")
+    return account
+
+
+Account = Annotated[LinkedAccount, Depends(_account)]
+"""The caller's account named in the path (404 for anyone else's)."""
+
+EicQuery = Annotated[
+    str | None,
+    Query(
+        pattern=EIC_PATTERN,
+        description="The metering point (EIC) when the account has several; default the first.",
+        examples=["62Z0000000000017"],
+    ),
+]
+
+
+async def _point(
+    account_number: AccountNumber, user: ConsumerUser, conn: Conn, eic: EicQuery = None
+) -> Point:
+    points = await accounts_sql.linked_points(conn, user_id=user.user_id, number=account_number)
+    if eic is not None:
+        points = [p for p in points if p.eic == eic.upper()]
+    if not points:
+        raise not_found("no such account among yours, or no such metering point on it")
+    return points[0]
+
+
+AccountPoint = Annotated[Point, Depends(_point)]
+"""A metering point of the caller's account (``?eic=`` picks one of several)."""
+
+
+def actor(user: SessionUser) -> str:
+    """How the audit log names a user."""
+    return f"user:{user.user_id}"

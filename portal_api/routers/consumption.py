@@ -1,0 +1,172 @@
+"""Consumption per period and zone (P8, P12) and the yearly summary (P9)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from drivers.domain import KYIV
+from ingest.portal.consumption import Bucket
+from ingest.reconcile import parse_period, period_reads
+from portal_api import points, usage
+from portal_api.deps import AccountPoint, Conn
+from portal_api.errors import responses
+from portal_api.schemas.common import kwh
+from portal_api.schemas.consumption import (
+    Chart,
+    ChartSeries,
+    ConsumptionPage,
+    MonthRow,
+    YearSummary,
+    consumption_row,
+    zone_rows,
+)
+from portal_api.schemas.reconciliation import PERIOD_PATTERN, BillingPeriod, billing_periods
+
+router = APIRouter(prefix="/accounts/{account_number}/consumption", tags=["consumption"])
+
+
+def page_of(
+    request: Request,
+    rows: list[Bucket],
+    *,
+    order_by: str,
+    page_size: int,
+    page: int,
+    eic: str,
+    group_by: str,
+) -> ConsumptionPage:
+    """Order, slice and link one page (Octopus Energy's ``count/next/previous``)."""
+    ordered = rows if order_by == "period" else list(reversed(rows))
+    first = (page - 1) * page_size
+    chunk = ordered[first : first + page_size]
+    more = first + page_size < len(ordered)
+    return ConsumptionPage(
+        count=len(ordered),
+        next=str(request.url.include_query_params(page=page + 1)) if more else None,
+        previous=str(request.url.include_query_params(page=page - 1)) if page > 1 else None,
+        results=[consumption_row(b) for b in chunk],
+        eic=eic,
+        group_by=group_by,
+    )
+
+
+@router.get(
+    "",
+    summary="Consumption per bucket and zone (P8, P12)",
+    responses=responses(401, 403, 404, 422),
+)
+async def consumption(
+    request: Request,
+    point: AccountPoint,
+    conn: Conn,
+    period_from: usage.PeriodFrom = None,
+    period_to: usage.PeriodTo = None,
+    group_by: usage.GroupByQuery = "day",
+    order_by: usage.OrderBy = "-period",
+    page_size: usage.PageSize = 100,
+    page: usage.PageNumber = 1,
+) -> ConsumptionPage:
+    """Register differences of the point's meters (a meter replaced inside a
+    bucket adds both meters' energy), per tariff zone and in total, in exact kWh.
+    ``group_by=month`` gives the billing periods (calendar months)."""
+    w = usage.window(period_from, period_to, group_by)
+    rows = await usage.buckets(conn, point, w)
+    return page_of(
+        request,
+        rows,
+        order_by=order_by,
+        page_size=page_size,
+        page=page,
+        eic=point.eic,
+        group_by=group_by,
+    )
+
+
+@router.get(
+    "/periods",
+    summary="Consumption per billing period and zone, as billed (P8)",
+    responses=responses(401, 403, 404, 422),
+)
+async def billing(
+    point: AccountPoint,
+    conn: Conn,
+    period_from: Annotated[
+        str | None, Query(pattern=PERIOD_PATTERN, description="First period (YYYY-MM).")
+    ] = None,
+    period_to: Annotated[
+        str | None, Query(pattern=PERIOD_PATTERN, description="Period after the last.")
+    ] = None,
+) -> list[BillingPeriod]:
+    """The reconciler's figures per calendar month: opening and closing register
+    values, where the closing came from (meter, consumer, controller, estimate,
+    correction) and whether it is actual or estimated. Oldest first."""
+    rows = await period_reads(
+        conn,
+        point_id=point.id,
+        start=parse_period(period_from) if period_from else None,
+        end=parse_period(period_to) if period_to else None,
+    )
+    return billing_periods(rows)
+
+
+@router.get(
+    "/yearly",
+    summary="A year month by month, with chart data (P9, P12)",
+    responses=responses(401, 403, 404, 422),
+)
+async def yearly(
+    point: AccountPoint,
+    conn: Conn,
+    year: Annotated[int | None, Query(ge=2000, le=2099, description="Default: this year.")] = None,
+) -> YearSummary:
+    year = year or datetime.now(KYIV).year
+    start = datetime(year, 1, 1, tzinfo=KYIV)
+    end = datetime(year + 1, 1, 1, tzinfo=KYIV)
+    w = usage.Window(start=start.astimezone(UTC), end=end.astimezone(UTC), group_by="month")
+    by_month = {
+        b.interval_start.astimezone(KYIV).month: b for b in await usage.buckets(conn, point, w)
+    }
+    zones = points.zones(point)
+    months: list[MonthRow] = []
+    for month in range(1, 13):
+        first = datetime(year, month, 1, tzinfo=KYIV)
+        nxt = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=KYIV)
+        bucket = by_month.get(month)
+        total = bucket.wh if bucket else None
+        months.append(
+            MonthRow(
+                month=month,
+                interval_start=first,
+                interval_end=nxt,
+                consumption=None if total is None else kwh(total),
+                zones=zone_rows(bucket) if bucket else [],
+            )
+        )
+    known = [b.wh for b in by_month.values() if b.wh is not None]
+    series = [
+        ChartSeries(
+            zone=z.zone,
+            values=[_zone_kwh(by_month.get(m), z.register_) for m in range(1, 13)],
+        )
+        for z in zones
+    ]
+    return YearSummary(
+        year=year,
+        eic=point.eic,
+        zones=zones,
+        months=months,
+        total=kwh(sum(known)) if known else None,
+        chart=Chart(labels=[f"{date(year, m, 1):%Y-%m}" for m in range(1, 13)], series=series),
+    )
+
+
+def _zone_kwh(bucket: Bucket | None, register: int) -> str | None:
+    if bucket is None:
+        return None
+    for z in bucket.zones:
+        if z.register == register and z.wh is not None:
+            return kwh(z.wh)
+    return None

@@ -1,0 +1,89 @@
+"""Consumption per period and zone (P8, P9, P12), Octopus Energy's shape."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from drivers.domain import KYIV
+from ingest.portal.consumption import Bucket
+from portal_api.schemas.accounts import Zone
+from portal_api.schemas.common import Kwh, Page, kwh
+
+
+class ZoneConsumption(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    register_: int = Field(alias="register", examples=[1])
+    zone: str = Field(examples=["day"])
+    consumption: Kwh | None = Field(description="None: the register went backwards implausibly.")
+    consumption_wh: int | None = Field(examples=[12345])
+
+
+class ConsumptionRow(BaseModel):
+    consumption: Kwh | None = Field(description="All zones together, kWh.")
+    consumption_wh: int | None = Field(examples=[17890])
+    interval_start: datetime = Field(description="Inclusive, Kyiv local time.")
+    interval_end: datetime = Field(description="Exclusive.")
+    zones: list[ZoneConsumption]
+
+
+class ConsumptionPage(Page[ConsumptionRow]):
+    eic: str = Field(examples=["62Z0000000000017"])
+    group_by: str = Field(examples=["day"])
+    unit: str = Field(default="kWh", examples=["kWh"])
+
+
+class MonthRow(BaseModel):
+    month: int = Field(ge=1, le=12, examples=[1])
+    interval_start: datetime
+    interval_end: datetime
+    consumption: Kwh | None
+    zones: list[ZoneConsumption]
+
+
+class ChartSeries(BaseModel):
+    zone: str = Field(examples=["day"])
+    values: list[Kwh | None] = Field(description="One value per label (month).")
+
+
+class Chart(BaseModel):
+    """Ready for a stacked bar chart: one series per zone, one label per month."""
+
+    labels: list[str] = Field(examples=[["2026-01", "2026-02"]])
+    series: list[ChartSeries]
+
+
+class YearSummary(BaseModel):
+    """P9: the selected year month by month, with chart data."""
+
+    year: int = Field(examples=[2026])
+    eic: str = Field(examples=["62Z0000000000017"])
+    zones: list[Zone]
+    months: list[MonthRow]
+    total: Kwh | None = Field(description="The year's months with data, all zones.")
+    chart: Chart
+
+
+def zone_rows(bucket: Bucket) -> list[ZoneConsumption]:
+    return [
+        ZoneConsumption(
+            register=z.register,
+            zone=z.zone,
+            consumption=None if z.wh is None else kwh(z.wh),
+            consumption_wh=z.wh,
+        )
+        for z in bucket.zones
+    ]
+
+
+def consumption_row(bucket: Bucket) -> ConsumptionRow:
+    total = bucket.wh
+    return ConsumptionRow(
+        consumption=None if total is None else kwh(total),
+        consumption_wh=total,
+        interval_start=bucket.interval_start.astimezone(KYIV),
+        interval_end=bucket.interval_end.astimezone(KYIV),
+        zones=zone_rows(bucket),
+    )

@@ -1,0 +1,1 @@
+"""Passwords (argon2id), opaque tokens, sessions and throttling."""
