@@ -8,6 +8,7 @@ from portal_api.routers import (
     accounts,
     admin,
     analyst,
+    analytics,
     appeals,
     auth,
     consumption,
@@ -56,6 +57,7 @@ ROUTERS = (
     staff_reconciliation.router,
     admin.router,
     analyst.router,
+    analytics.router,
 )
 
 PREFIX = "/api/v1"

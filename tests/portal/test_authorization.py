@@ -120,6 +120,11 @@ ROUTES: dict[tuple[str, str], Audience] = {
     ("PATCH", "/api/v1/admin/users/{user_id}"): "admin",
     ("GET", "/api/v1/admin/audit"): "admin",
     ("GET", "/api/v1/analyst/points/{eic}/consumption"): "analyst",
+    ("GET", "/api/v1/analytics/series"): "analyst",
+    ("GET", "/api/v1/analytics/aggregates"): "analyst",
+    ("GET", "/api/v1/analytics/completeness"): "analyst",
+    ("GET", "/api/v1/analytics/top-consumers"): "analyst",
+    ("GET", "/api/v1/analytics/load-profile"): "analyst",
 }
 
 ROLES = ("anonymous", "consumer_a", "consumer_b", "operator", "analyst", "admin")

@@ -82,7 +82,7 @@ def _token(world: World, path: str) -> str:
         else "admin"
         if path.startswith("/api/v1/admin/")
         else "analyst"
-        if path.startswith("/api/v1/analyst/")
+        if path.startswith(("/api/v1/analyst/", "/api/v1/analytics/"))
         else "consumer_a"
     )
     return world.clients[role].headers["Authorization"]
