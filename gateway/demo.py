@@ -145,7 +145,7 @@ def _gateway_config(
         spool_path=None,
         http_listen=("127.0.0.1", http_port),
         rollup_refresh_s=60,
-        reconcile_interval_s=None,
+        reconcile_interval_s=60,
     )
 
 

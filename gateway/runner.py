@@ -30,6 +30,7 @@ from gateway.pipeline import Outlet, Pipeline, Replayer, StoreHealth
 from gateway.spool import Spool
 from ingest import rollups
 from ingest.migrate import migrate
+from ingest.reconcile.schedule import reconcile_job
 from ingest.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,18 @@ async def run_gateway(
                 coalesce=True,
                 next_run_time=datetime.now(UTC),
             )
+            if config.reconcile_interval_s is not None:
+                # Incremental: only the points that received data since the last run.
+                scheduler.add_job(
+                    reconcile_job,
+                    "interval",
+                    args=[store],
+                    seconds=config.reconcile_interval_s,
+                    id="reconcile",
+                    max_instances=1,
+                    coalesce=True,
+                    next_run_time=datetime.now(UTC),
+                )
             for job, interval in extra_jobs:
                 scheduler.add_job(
                     job, "interval", args=[store], seconds=interval, max_instances=1, coalesce=True

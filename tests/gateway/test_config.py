@@ -94,3 +94,8 @@ def test_mistakes_name_file_entry_and_field(
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_reconcile_interval_is_read(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, GOOD + "\n[reconcile]\ninterval_s = 120\n"))
+    assert config.reconcile_interval_s == 120
