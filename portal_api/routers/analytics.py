@@ -169,9 +169,11 @@ class AnalyticsPage(BaseModel, Generic[T]):
 class SeriesRow(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True)
 
-    interval_start: datetime = Field(description="Inclusive, Kyiv local time.")
-    interval_end: datetime = Field(description="Exclusive.")
-    serial: str
+    interval_start: datetime = Field(
+        description="Inclusive, Kyiv local time.", examples=["2026-10-25T00:00:00+03:00"]
+    )
+    interval_end: datetime = Field(description="Exclusive.", examples=["2026-10-26T00:00:00+02:00"])
+    serial: str = Field(examples=["SN00000001"])
     eic: str
     region: str
     plan: str
@@ -182,8 +184,8 @@ class SeriesRow(BaseModel):
 
 
 class AggregateRow(BaseModel):
-    interval_start: datetime
-    interval_end: datetime
+    interval_start: datetime = Field(examples=["2026-10-01T00:00:00+03:00"])
+    interval_end: datetime = Field(examples=["2026-11-01T00:00:00+02:00"])
     zone: str | None = None
     region: str | None = None
     plan: str | None = None
@@ -199,11 +201,11 @@ class CompletenessRow(BaseModel):
     region: str | None = None
     meters: int = Field(description="Meters (meter-days over several days) expected.")
     reporting: int = Field(description="Of those, with at least one read.")
-    share: float = Field(ge=0, le=1)
+    share: float = Field(ge=0, le=1, examples=[0.987])
 
 
 class TopRow(BaseModel):
-    rank: int
+    rank: int = Field(examples=[1])
     serial: str
     eic: str
     region: str
@@ -214,7 +216,7 @@ class TopRow(BaseModel):
 
 class ProfileRow(BaseModel):
     plan: str
-    hour: int = Field(ge=0, le=23, description="Local hour of day.")
+    hour: int = Field(ge=0, le=23, description="Local hour of day.", examples=[19])
     samples: int = Field(description="Meter-hours averaged.")
     mean_kwh: float
 

@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 from lxml import etree
 from PIL import Image
 
-STANDARDS = Path(__file__).resolve().parents[3] / "shared" / "standards" / "greenbutton"
+
+def _standards() -> Path:
+    """The Green Button XSDs of the project's shared/ folder (beside the checkout in CI);
+    METERGATE_GREENBUTTON_XSD_DIR overrides."""
+    if configured := os.environ.get("METERGATE_GREENBUTTON_XSD_DIR"):
+        return Path(configured)
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "standards" / "greenbutton"
+        if (candidate / "espi.xsd").exists():
+            return candidate
+    raise FileNotFoundError(
+        "Green Button schemas not found: put the project's shared/ folder beside the checkout "
+        "or set METERGATE_GREENBUTTON_XSD_DIR to the folder holding espi.xsd and atom.xsd"
+    )
+
+
+STANDARDS = _standards()
 
 
 def greenbutton_schema() -> etree.XMLSchema:
