@@ -49,7 +49,11 @@ PARALLEL_MIN_POINTS = 40_000
 
 
 def workers() -> int:
-    """Worker processes for a large scope: one per core, at most 4."""
+    """Worker processes for a large scope: ``METERGATE_RECONCILE_WORKERS``, else
+    one per core, at most 4."""
+    configured = os.environ.get("METERGATE_RECONCILE_WORKERS")
+    if configured:
+        return max(1, int(configured))
     return max(1, min(4, os.cpu_count() or 1))
 
 
