@@ -33,7 +33,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +44,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.servers import server_url
 from ingest import rollups
 from ingest.errors import MigrationError
 from ingest.migrate import migrate, status
@@ -58,19 +58,6 @@ SECONDS = float(os.environ.get("BENCH_API_SECONDS", "8"))
 WORKERS = int(os.environ.get("BENCH_API_WORKERS", str(os.cpu_count() or 1)))
 FRESH = os.environ.get("BENCH_API_FRESH") == "1"
 TARGET_P99_MS = 50.0
-
-
-def server_url() -> str:
-    if url := os.environ.get("METERGATE_DATABASE_URL"):
-        return url
-    local = "postgresql://postgres@127.0.0.1:5432/postgres"
-    try:
-        with psycopg.connect(local, connect_timeout=2):
-            return local
-    except psycopg.Error:
-        from ingest.embedded import embedded_database_url
-
-        return embedded_database_url(Path(tempfile.gettempdir()) / "metergate-bench-embedded")
 
 
 def scratch_database(server: str) -> tuple[str, bool]:

@@ -39,7 +39,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.store import server_url
+from bench.servers import server_url
 from ingest.migrate import migrate
 from simulators.broker import MosquittoProcess
 

@@ -22,7 +22,6 @@ import json
 import os
 import resource
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date, timedelta
@@ -33,6 +32,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.servers import server_url
 from ingest.migrate import migrate, status
 from ingest.reconcile import bounds, close_period
 from ingest.reconcile.policy import Policy
@@ -82,19 +82,6 @@ FROM bench,
              (timestamp '2026-11-02 10:00', 2)) AS m(at, source)
 WHERE n % 10 >= 7 AND n % 100 <> 9 AND NOT (n % 30 = 7 AND at > '2026-11-01')
 """
-
-
-def server_url() -> str:
-    if url := os.environ.get("METERGATE_DATABASE_URL"):
-        return url
-    local = "postgresql://postgres@127.0.0.1:5432/postgres"
-    try:
-        with psycopg.connect(local, connect_timeout=2):
-            return local
-    except psycopg.Error:
-        from ingest.embedded import embedded_database_url
-
-        return embedded_database_url(Path(tempfile.gettempdir()) / "metergate-bench-embedded")
 
 
 def seed(url: str) -> int:

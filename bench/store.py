@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.servers import server_url
 from drivers.domain import Reading
 from ingest.migrate import migrate, status
 from ingest.store import open_store
@@ -36,19 +36,6 @@ BATCH = 5_000
 METERS = 1_000
 REGISTERS = (0, 1, 2)
 TARGET_RATIO = 0.8
-
-
-def server_url() -> str:
-    if url := os.environ.get("METERGATE_DATABASE_URL"):
-        return url
-    local = "postgresql://postgres@127.0.0.1:5432/postgres"
-    try:
-        with psycopg.connect(local, connect_timeout=2):
-            return local
-    except psycopg.Error:
-        from ingest.embedded import embedded_database_url
-
-        return embedded_database_url(Path(tempfile.gettempdir()) / "metergate-bench-embedded")
 
 
 def make_readings() -> list[Reading]:
