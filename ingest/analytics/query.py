@@ -46,8 +46,8 @@ class Query:
     params: Mapping[str, Any]
     columns: tuple[Column, ...]
     table: Table
-    """The stored relation that answers it: ``readings`` (raw), ``readings_daily``
-    or ``readings_monthly`` (rollups)."""
+    """The stored relation that answers it: ``readings`` (raw) or
+    ``readings_daily`` (the daily rollup)."""
     watermark: bool = False
     """Needs ``%(wm)s``: plain PostgreSQL's rollup watermark, read by the runner
     just before the query (see ``sources``)."""

@@ -15,8 +15,8 @@ view's own definition with bounds the planner can use. A half that cannot hold
 rows is cut by a comparison of two parameters (``%(wm)s < %(hi)s``), which the
 planner folds to false, so it plans nothing for it.
 
-TimescaleDB: the continuous aggregates do the same internally (and constify
-their watermark), so the fragments read ``readings_daily``/``readings_monthly``.
+TimescaleDB: the continuous aggregate does the same internally (and constifies
+its watermark), so the fragments read ``readings_daily``.
 """
 
 from __future__ import annotations
@@ -77,19 +77,10 @@ def daily_rows(backend: Backend) -> sql.Composable:
     )
 
 
-def monthly_rows() -> sql.Composable:
-    """Monthly rollup rows (TimescaleDB's continuous aggregate) with bucket in ``[lo, hi)``."""
-    return sql.SQL(
-        """SELECT t.meter_id, t.register, t.bucket, t.first_at, t.first_wh, t.last_at,
-           t.last_wh, t.n
-    FROM readings_monthly t JOIN zones z ON {on}
-    WHERE t.source = %(source)s AND t.bucket >= %(lo)s AND t.bucket < %(hi)s"""
-    ).format(on=_on("t"))
-
-
 def rows(table: Table, backend: Backend) -> sql.Composable:
-    """Rollup rows of ``table`` (not raw readings) in ``[lo, hi)``."""
-    return daily_rows(backend) if table == "readings_daily" else monthly_rows()
+    """Rollup rows of ``table`` (the daily rollup) in ``[lo, hi)``."""
+    assert table == "readings_daily", table
+    return daily_rows(backend)
 
 
 # --- the boundary strategy (see boundaries.py) ---------------------------------
