@@ -5,7 +5,8 @@ two- and three-zone plans, so ~1.6 registers a meter, ~27.6 M rows), refreshes
 the rollups the way the gateway does (and on TimescaleDB compresses the chunks
 older than 7 days, as the columnstore policy would), then times three queries:
 
-* ``monthly_by_zone``: consumption per month and tariff zone for the whole fleet;
+* ``monthly_by_zone``: consumption per month and tariff zone for the whole fleet
+  (the months that start inside the quarter, the running one included);
 * ``daily_completeness``: share of meters reporting per local day and region
   over the quarter;
 * ``top_100``: the 100 largest consumers over the quarter's whole days.
@@ -42,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from drivers.domain import KYIV
 from ingest import analytics, rollups
-from ingest.analytics.buckets import floor
+from ingest.analytics.buckets import ceil, floor
 from ingest.migrate import Backend, migrate, status
 from ingest.seed import seed
 
@@ -99,9 +100,11 @@ def prepare(url: str) -> tuple[Backend, dict[str, object]]:
 
 
 def queries(backend: Backend, start: datetime, end: datetime) -> dict[str, Build]:
-    """The benchmark's queries over whole local days ``[start, end)``."""
+    """The benchmark's queries over whole local days ``[start, end)``; the monthly
+    one over the months that start inside it (the seed's first, partial month
+    has two days of reads; each meter would cost an extra index probe there)."""
     fleet = analytics.Selection()
-    months = analytics.Period.covering(start, end, "month")
+    months = analytics.Period.covering(ceil(start, "month"), end, "month")
     return {
         "monthly_by_zone": lambda rollups: analytics.aggregates(
             fleet, months, backend, by=("zone",), rollups=rollups

@@ -131,8 +131,13 @@ def probe_first(table: Table, backend: Backend, *, after_hit: bool) -> sql.Compo
     if table == "readings":
         return sql.SQL(_RAW_FIRST).format(lo=sql.SQL("s.lo"))
     if backend == "timescaledb":
-        return sql.SQL(_ROLLUP_FIRST).format(
-            table=sql.Identifier(table), after=after, hi=sql.SQL("s.hi")
+        # Through the real-time aggregate a probe costs ~0.06 ms even when the span
+        # is empty: skip spans that start in the future (the writer accepts reads
+        # a few minutes ahead of the clock).
+        return sql.SQL("CASE WHEN s.lo <= now() + INTERVAL '1 hour' THEN {probe} END").format(
+            probe=sql.SQL(_ROLLUP_FIRST).format(
+                table=sql.Identifier(table), after=after, hi=sql.SQL("s.hi")
+            )
         )
     # Each half only where the span reaches it (an empty index range still costs a descent).
     return sql.SQL(
@@ -152,7 +157,18 @@ def probe_last(table: Table, backend: Backend) -> sql.Composable:
     if table == "readings":
         return sql.SQL(_RAW_LAST).format(lo=sql.SQL("s.lo"))
     if backend == "timescaledb":
-        return sql.SQL(_ROLLUP_LAST).format(table=sql.Identifier(table), hi=sql.SQL("s.hi"))
+        # A running bucket's last read is recent: look in the raw chunks of the
+        # last two days first. Bounded by now() (which TimescaleDB folds before
+        # choosing chunks), the probe skips the other chunks (0.01 ms against
+        # 0.15 ms through the real-time aggregate, 0.55 ms with per-row bounds).
+        return sql.SQL(
+            "coalesce(CASE WHEN s.hi > now() - INTERVAL '2 days' THEN {recent} END, {rollup})"
+        ).format(
+            recent=sql.SQL(_RAW_LAST).format(
+                lo=sql.SQL("s.lo AND r.read_at >= now() - INTERVAL '2 days'")
+            ),
+            rollup=sql.SQL(_ROLLUP_LAST).format(table=sql.Identifier(table), hi=sql.SQL("s.hi")),
+        )
     return sql.SQL(
         "coalesce(CASE WHEN s.hi > %(wm)s THEN {live} END, CASE WHEN s.lo < %(wm)s THEN {mat} END)"
     ).format(

@@ -238,10 +238,12 @@ def load_profile(u: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def top(store: Store, start: datetime, end: datetime, size: str, *, n: int) -> pd.DataFrame:
+def top(
+    store: Store, start: datetime, end: datetime, size: str, *, n: int, **filters: str | None
+) -> pd.DataFrame:
     """Each meter's consumption over ``[start, end)`` taken as one bucket (looking
     one ``size`` bucket past the end), zones summed; largest first."""
-    zones = selected(store, start, end)
+    zones = selected(store, start, end, **filters)
     r = store.readings[store.readings.source == 1].merge(zones, on=["meter_id", "register"])
     r = r.sort_values("read_at")
     inside = r[(r.read_at >= pd.Timestamp(start)) & (r.read_at < pd.Timestamp(end))]

@@ -3,7 +3,7 @@ for every bucket size, from the rollups and from raw readings, on each backend."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 import psycopg
@@ -13,7 +13,7 @@ from drivers.domain import KYIV, Plan, Source
 from ingest import analytics
 from ingest.analytics.buckets import BUCKET_SIZES, BucketSize
 from tests.analytics import brute
-from tests.analytics.world import World
+from tests.analytics.world import NOW, World
 
 YEAR = (datetime(2026, 1, 1, tzinfo=KYIV), datetime(2027, 1, 1, tzinfo=KYIV))
 # Ends inside the data: the last bucket's end value comes from the bucket after.
@@ -191,3 +191,30 @@ def test_narrow_and_broad_selections_agree(
         for b, z, s in zip(want.bucket, want.zone, want.sum_wh, strict=True)
     }
     assert got
+
+
+@pytest.mark.parametrize("size", ["hour", "day", "week", "month", "quarter"])
+@pytest.mark.parametrize(
+    "filters", [{"serial": "NOW-1"}, {"region": "Луцьк"}], ids=["probe", "hits"]
+)
+def test_running_buckets_up_to_now(
+    seeded: World, raw: brute.Store, size: BucketSize, filters: dict[str, str]
+) -> None:
+    """Buckets still running (reads up to now, rollup rows not materialized yet)."""
+    period = analytics.Period.covering(NOW - timedelta(days=2), NOW + timedelta(minutes=1), size)
+    query = analytics.aggregates(analytics.Selection(**filters), period, seeded.backend, by=())
+    got = {(r[0], r[3]) for r in run(seeded.url, query)}
+    want = brute.aggregates(brute.usage(raw, period.start, period.end, size, **filters), ())
+    assert got == {
+        (b.to_pydatetime(), int(s)) for b, s in zip(want.bucket, want.sum_wh, strict=True)
+    }
+    assert got
+    assert sql_series(seeded, period, **filters) == brute_series(raw, period, **filters)
+    if size in ("day", "hour"):
+        top = analytics.top_consumers(
+            analytics.Selection(**filters), period.start, period.end, seeded.backend, n=3
+        )
+        want_top = brute.top(raw, period.start, period.end, size, n=3, **filters)
+        assert [(r[1], r[6]) for r in run(seeded.url, top)] == [
+            (s, int(w)) for s, w in zip(want_top.serial, want_top.wh, strict=True)
+        ]

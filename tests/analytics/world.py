@@ -19,6 +19,9 @@ AUTUMN_START = datetime(2026, 10, 24, 0, 0, tzinfo=UTC)
 AUTUMN_END = datetime(2026, 10, 28, 0, 0, tzinfo=UTC)
 """Seed 2 and the extra meters cover 24–28 October (UTC): 25 October has 25 hours."""
 REPLACED_AT = datetime(2026, 10, 25, 12, 0, tzinfo=UTC)
+_now = datetime.now(UTC)
+NOW = _now.replace(minute=_now.minute - _now.minute % 15, second=0, microsecond=0)
+"""The last 15-minute boundary before the session started."""
 
 
 @dataclass
@@ -142,6 +145,11 @@ def build(url: str, backend: str) -> World:
                 register,
                 [(t, 20 * register * i) for i, t in enumerate(autumn) if t >= REPLACED_AT],
             )
+        # A meter reporting right up to now: running buckets, live rollup rows.
+        p = add_point(conn, 906, plan="single", region="Луцьк", address="Луцьк, вул. Нова, 6")
+        m = world.ids["NOW-1"] = add_meter(conn, "NOW-1", p, registers=(0,))
+        recent = slots(NOW - timedelta(days=3), NOW)
+        add_reads(conn, m, 0, [(t, 9_000_000 + 120 * i) for i, t in enumerate(recent)])
         # Consumer reads on a single-zone autumn seed meter (source 2): never in auto figures.
         first = _one(conn, "SELECT id FROM meters WHERE serial = 'SN00000010'", ())
         add_reads(conn, first, 0, [(datetime(2026, 10, 25, 9, tzinfo=UTC), 40_000_000),
