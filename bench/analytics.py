@@ -28,12 +28,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -41,6 +41,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.servers import server_url
 from drivers.domain import KYIV
 from ingest import analytics, rollups
 from ingest.analytics.buckets import ceil, floor
@@ -54,19 +55,6 @@ RAW_RUNS = int(os.environ.get("BENCH_ANALYTICS_RAW_RUNS", "3"))
 CEILING_MS = 500.0
 
 Build = Callable[[bool], analytics.Query]
-
-
-def server_url() -> str:
-    if url := os.environ.get("METERGATE_DATABASE_URL"):
-        return url
-    local = "postgresql://postgres@127.0.0.1:5432/postgres"
-    try:
-        with psycopg.connect(local, connect_timeout=2):
-            return local
-    except psycopg.Error:
-        from ingest.embedded import embedded_database_url
-
-        return embedded_database_url(Path(tempfile.gettempdir()) / "metergate-bench-embedded")
 
 
 def prepare(url: str) -> tuple[Backend, dict[str, object]]:
@@ -104,7 +92,8 @@ def queries(backend: Backend, start: datetime, end: datetime) -> dict[str, Build
     one over the months that start inside it (the seed's first, partial month
     has two days of reads; each meter would cost an extra index probe there)."""
     fleet = analytics.Selection()
-    months = analytics.Period.covering(ceil(start, "month"), end, "month")
+    first_month = ceil(start, "month") if ceil(start, "month") < end else floor(start, "month")
+    months = analytics.Period.covering(first_month, end, "month")
     return {
         "monthly_by_zone": lambda rollups: analytics.aggregates(
             fleet, months, backend, by=("zone",), rollups=rollups
@@ -118,7 +107,7 @@ def queries(backend: Backend, start: datetime, end: datetime) -> dict[str, Build
     }
 
 
-def timed(conn: psycopg.Connection, query: analytics.Query) -> tuple[float, list[tuple]]:
+def timed(conn: psycopg.Connection, query: analytics.Query) -> tuple[float, list[tuple[Any, ...]]]:
     t = time.perf_counter()
     rows = analytics.fetch_sync(conn, query)
     return (time.perf_counter() - t) * 1000, rows
@@ -129,8 +118,8 @@ def measure(url: str, builds: dict[str, Build]) -> dict[str, dict[str, object]]:
     counts: dict[str, tuple[int, bool]] = {}
     with psycopg.connect(url, autocommit=True) as conn:
         for name, build in builds.items():  # warm the caches; check raw gives the same rows
-            fast, slow = timed(conn, build(True))[1], timed(conn, build(False))[1]
-            counts[name] = (len(fast), fast == slow)
+            with_rollups, raw = timed(conn, build(True))[1], timed(conn, build(False))[1]
+            counts[name] = (len(with_rollups), with_rollups == raw)
         for i in range(max(RUNS, RAW_RUNS)):
             for name, build in builds.items():
                 if i < RUNS:

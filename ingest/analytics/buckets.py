@@ -56,7 +56,7 @@ def table_for(size: BucketSize, backend: Backend, *, rollups: bool = True) -> Ta
 
     Not the monthly rollup: on TimescaleDB its real-time part aggregates the raw
     reads of the whole month not yet materialized (a complete month is needed),
-    which made the fleet's monthly figures take 28 s instead of 0.15 s from the
+    which made the fleet's monthly figures take 28 s instead of 0.23 s from the
     daily rows at month starts; on plain PostgreSQL it is a view over the daily
     rollup anyway. ``backend`` is accepted for symmetry with the SQL builders.
     """
