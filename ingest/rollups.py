@@ -12,6 +12,7 @@ in at once (tests, period close) call it directly.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timedelta
 
@@ -20,10 +21,15 @@ from psycopg.rows import TupleRow
 
 from ingest.migrate import Backend
 
+log = logging.getLogger(__name__)
+
 REALTIME_WINDOW = timedelta(hours=1)
 """Buckets that end within this window of now are always computed live."""
 
 _REFRESH_ATTEMPTS = 20
+_VIEW_LOCK_TIMEOUT = "5s"
+"""Moving the watermark replaces the view: a long query through it holds it up
+this long at most; the watermark then moves at the next refresh."""
 _LOCK_KEY = 0x726F6C6C  # "roll": one refresher at a time
 
 _DAYS_TO_RECOMPUTE = """
@@ -78,7 +84,7 @@ def refresh(conninfo: str, backend: Backend, *, now: datetime | None = None) -> 
     with psycopg.connect(conninfo, autocommit=True) as conn:
         if backend == "timescaledb":
             window_end = (now or _db_now(conn)) - REALTIME_WINDOW
-            for view in ("readings_daily", "readings_monthly"):
+            for view in ("readings_daily_mat", "readings_monthly"):
                 _refresh_aggregate(conn, view, window_end)
             return 0
         with conn.transaction():
@@ -96,8 +102,22 @@ def refresh(conninfo: str, backend: Backend, *, now: datetime | None = None) -> 
                 bounds = {"starts": [d[0] for d in days], "lo": days[0][0], "hi": days[-1][1]}
                 conn.execute(_FORGET, bounds)
                 conn.execute(_RECOMPUTE, bounds)
-            conn.execute("UPDATE rollup_state SET watermark = %s", (new_wm,))
+            if new_wm != old_wm:
+                _move_watermark(conn, new_wm)
             return len(days)
+
+
+def _move_watermark(conn: psycopg.Connection[TupleRow], watermark: datetime) -> None:
+    """Move the watermark (and with it the view's constant), unless a query
+    through the view holds it: then below the old watermark nothing changes and
+    the days just materialized are recomputed next time."""
+    try:
+        with conn.transaction():
+            conn.execute(f"SET LOCAL lock_timeout = '{_VIEW_LOCK_TIMEOUT}'")
+            conn.execute("UPDATE rollup_state SET watermark = %s", (watermark,))
+            conn.execute("SET LOCAL lock_timeout = DEFAULT")
+    except psycopg.errors.LockNotAvailable:
+        log.warning("rollup watermark not moved: readings_daily is busy; next refresh")
 
 
 def _refresh_aggregate(conn: psycopg.Connection[TupleRow], view: str, window_end: datetime) -> None:

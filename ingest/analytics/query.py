@@ -49,8 +49,8 @@ class Query:
     """The stored relation that answers it: ``readings`` (raw) or
     ``readings_daily`` (the daily rollup)."""
     watermark: bool = False
-    """Needs ``%(wm)s``: plain PostgreSQL's rollup watermark, read by the runner
-    just before the query (see ``sources``)."""
+    """Needs ``%(wm)s``: the daily rollup's watermark, read by the runner just
+    before the query (see ``sources``)."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -70,7 +70,7 @@ SETTINGS = (
 )
 """Set for the transaction that runs an analytics query."""
 
-_WATERMARK = "SELECT watermark FROM rollup_state"
+_WATERMARK = "SELECT rollup_watermark()"
 
 
 def _bound(query: Query, watermark: object) -> Mapping[str, Any]:

@@ -70,7 +70,7 @@ class Usage:
     params: dict[str, Any]
     table: Table
     watermark: bool
-    """The SQL needs ``%(wm)s``, plain PostgreSQL's rollup watermark."""
+    """The SQL needs ``%(wm)s``, the daily rollup's watermark."""
 
 
 _RAW_FIRST_LAST = ("r.value_wh", "r.read_at")
