@@ -9,11 +9,13 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from ingest.portal import audit
 from ingest.portal import sessions as sessions_sql
 from ingest.portal import tokens as tokens_sql
 from ingest.portal import users as users_sql
 from ingest.store import Store, open_store
 from portal_api import errors, mail, openapi
+from portal_api.errors import ProblemError
 from portal_api.limits import BodyLimit
 from portal_api.mail import Mailer
 from portal_api.routers import api as routers
@@ -64,26 +66,56 @@ def create_app(
 
 
 async def _housekeeping(store: Store, settings: PortalSettings, mailer: Mailer) -> None:
-    """At start: drop expired sessions; create the bootstrap admin if configured."""
+    """At start: drop expired and idle sessions; create the bootstrap admin if configured."""
     async with store.pool.connection() as conn:
-        purged = await sessions_sql.purge_expired(conn)
+        purged = await sessions_sql.purge_expired(conn, idle=settings.session_idle_timeout)
         if purged:
-            log.info("removed %d expired sessions", purged)
-        email = settings.bootstrap_admin_email
-        if not email:
-            return
-        created = await users_sql.create_staff(conn, email, "admin")
-        if created is None:
-            return
-        raw = new_token()
-        await tokens_sql.issue(
-            conn,
-            user_id=created.id,
-            purpose="reset",
-            token_hash=token_hash(raw),
-            ttl=timedelta(seconds=settings.confirm_token_ttl_s),
+            log.info("removed %d expired or idle sessions", purged)
+    if settings.bootstrap_admin_email:
+        await _bootstrap_admin(store, settings, mailer, settings.bootstrap_admin_email)
+
+
+async def _bootstrap_admin(
+    store: Store, settings: PortalSettings, mailer: Mailer, email: str
+) -> None:
+    """Create the admin login if the address is free, and mail it a set-password
+    link, in one transaction: when the mail cannot be sent nothing is created
+    (the next start tries again) and the portal still starts."""
+    try:
+        async with store.pool.connection() as conn:
+            created = await users_sql.create_staff(conn, email, "admin")
+            if created is None:
+                existing = await users_sql.by_email(conn, email)
+                if existing is not None and existing.role != "admin":
+                    log.warning(
+                        "METERGATE_BOOTSTRAP_ADMIN_EMAIL names an existing login that is "
+                        "not an admin (%s); it was left unchanged",
+                        existing.role,
+                    )
+                return
+            raw = new_token()
+            await tokens_sql.issue(
+                conn,
+                user_id=created.id,
+                purpose="reset",
+                token_hash=token_hash(raw),
+                ttl=timedelta(seconds=settings.confirm_token_ttl_s),
+            )
+            await audit.record(
+                conn,
+                actor="bootstrap",
+                action="user.create",
+                entity="user",
+                entity_id=created.id,
+                details={"email": created.email, "role": created.role},
+            )
+            await mailer.send(
+                created.email, *mail.staff_invitation(mailer.link("reset-password", raw), "admin")
+            )
+    except ProblemError:  # the mail failed: the transaction rolled back
+        log.error(
+            "the bootstrap admin was not created: the set-password mail could not be sent "
+            "(check METERGATE_SMTP_*); the next start tries again"
         )
-        await mailer.send(
-            created.email, *mail.staff_invitation(mailer.link("reset-password", raw), "admin")
-        )
-        log.info("created the bootstrap admin login; a set-password link was mailed")
+        return
+    log.info("created the bootstrap admin login; a set-password link was mailed")

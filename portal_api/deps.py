@@ -17,12 +17,13 @@ from typing import Annotated
 import psycopg
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
 from ingest.portal import accounts as accounts_sql
 from ingest.portal import sessions as sessions_sql
 from ingest.portal.accounts import LinkedAccount, Point
-from ingest.portal.sessions import SessionUser
+from ingest.portal.sessions import Kind, SessionUser
 from ingest.portal.users import Role
 from ingest.store import Store
 from portal_api.errors import ProblemError, forbidden, not_found, unauthorized
@@ -111,18 +112,33 @@ _cookie = APIKeyCookie(
 )
 
 
+async def _session(
+    conn: Conn, token: str, kind: Kind, settings: PortalSettings
+) -> SessionUser | None:
+    """The live session of a raw token (an expired or idle one is deleted).
+
+    A state-changing request runs in one transaction; the lookup commits on
+    its own before the route starts, so that deleting an idle session and
+    refreshing the last use stick even when the request is then refused."""
+    hashed, idle = token_hash(token), settings.session_idle_timeout
+    if conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+        return await sessions_sql.authenticate(conn, hashed, kind=kind, idle=idle)
+    async with conn.transaction():
+        return await sessions_sql.authenticate(conn, hashed, kind=kind, idle=idle)
+
+
 async def _principal(
     request: Request,
     conn: Conn,
+    settings: SettingsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
 ) -> SessionUser | None:
     if bearer is not None:
-        session = await sessions_sql.lookup(conn, token_hash(bearer.credentials))
-        return session if session is not None and session.kind == "bearer" else None
+        return await _session(conn, bearer.credentials, "bearer", settings)
     if cookie:
-        session = await sessions_sql.lookup(conn, token_hash(cookie))
-        if session is None or session.kind != "cookie":
+        session = await _session(conn, cookie, "cookie", settings)
+        if session is None:
             return None
         if request.method not in _SAFE_METHODS and not same(
             request.headers.get(CSRF_HEADER), session.csrf_token

@@ -35,6 +35,12 @@ class PortalSettings(BaseSettings):
     )
     cookie_session_ttl_s: int = Field(default=12 * 3600, ge=60, description="Browser sessions.")
     bearer_session_ttl_s: int = Field(default=30 * 24 * 3600, ge=60, description="API tokens.")
+    session_idle_timeout_s: int = Field(
+        default=30 * 60,
+        ge=300,
+        description="A session (cookie or bearer) unused for longer than this ends. Last use "
+        "is stored at most once a minute, hence the 5-minute minimum.",
+    )
     confirm_token_ttl_s: int = Field(default=48 * 3600, ge=60, description="Registration links.")
     reset_token_ttl_s: int = Field(default=3600, ge=60, description="Password-reset links.")
     email_change_token_ttl_s: int = Field(default=24 * 3600, ge=60)
@@ -85,6 +91,10 @@ class PortalSettings(BaseSettings):
         if self.max_request_bytes < biggest:
             raise ValueError("METERGATE_MAX_REQUEST_BYTES must allow the largest upload")
         return self
+
+    @property
+    def session_idle_timeout(self) -> timedelta:
+        return timedelta(seconds=self.session_idle_timeout_s)
 
     @property
     def login_window(self) -> timedelta:

@@ -1,9 +1,15 @@
-"""Opaque server-side sessions. The store keeps the SHA-256 of the token only."""
+"""Opaque server-side sessions. The store keeps the SHA-256 of the token only.
+
+A session ends at its absolute expiry or after ``idle`` without use, whichever
+comes first. Using a session moves ``last_used_at`` to now, but only when the
+stored value is at least ``TOUCH_EVERY`` old: one write a minute per session
+at most, not one per request.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from ingest.portal._sql import Conn, one, run
@@ -45,16 +51,43 @@ async def create(
     return row.id
 
 
-async def lookup(conn: Conn, token_hash: bytes) -> SessionUser | None:
-    """The session of a token hash, if it exists, has not expired and its user is enabled."""
+TOUCH_EVERY = timedelta(minutes=1)
+"""The most often ``last_used_at`` is written for one session."""
+
+# One round trip: find the session, end it if it expired or sat idle for
+# longer than %(idle)s, else refresh its last use when that is stale.
+_AUTHENTICATE = """
+WITH found AS (
+    SELECT s.id AS session_id, u.id AS user_id, u.email, u.role, s.kind, s.csrf_token,
+           s.expires_at, s.last_used_at,
+           s.expires_at <= now() OR s.last_used_at < now() - %(idle)s AS ended
+    FROM sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.token_hash = %(token_hash)s AND s.kind = %(kind)s AND u.disabled_at IS NULL
+),
+deleted AS (
+    DELETE FROM sessions WHERE id IN (SELECT session_id FROM found WHERE ended)
+),
+touched AS (
+    UPDATE sessions SET last_used_at = now()
+    WHERE id IN (SELECT session_id FROM found
+                 WHERE NOT ended AND last_used_at <= now() - %(touch_every)s)
+)
+SELECT session_id, user_id, email, role, kind, csrf_token, expires_at
+FROM found WHERE NOT ended
+"""
+
+
+async def authenticate(
+    conn: Conn, token_hash: bytes, *, kind: Kind, idle: timedelta
+) -> SessionUser | None:
+    """The live session of a token hash and kind (its user enabled), its last use
+    refreshed; None when unknown, of the other kind, expired or idle for longer
+    than ``idle`` (an expired or idle session is deleted on the way)."""
     return await one(
         conn,
         SessionUser,
-        """SELECT s.id AS session_id, u.id AS user_id, u.email, u.role, s.kind, s.csrf_token,
-                  s.expires_at
-           FROM sessions s JOIN users u ON u.id = s.user_id
-           WHERE s.token_hash = %s AND s.expires_at > now() AND u.disabled_at IS NULL""",
-        (token_hash,),
+        _AUTHENTICATE,
+        {"token_hash": token_hash, "kind": kind, "idle": idle, "touch_every": TOUCH_EVERY},
     )
 
 
@@ -71,8 +104,13 @@ async def delete_for_user(conn: Conn, user_id: int, *, keep: int | None = None) 
     )
 
 
-async def purge_expired(conn: Conn) -> int:
-    return await run(conn, "DELETE FROM sessions WHERE expires_at <= now()")
+async def purge_expired(conn: Conn, *, idle: timedelta) -> int:
+    """Delete the sessions that expired or sat idle for longer than ``idle``."""
+    return await run(
+        conn,
+        "DELETE FROM sessions WHERE expires_at <= now() OR last_used_at < now() - %s",
+        (idle,),
+    )
 
 
 @dataclass(frozen=True, slots=True)
