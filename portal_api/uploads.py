@@ -4,7 +4,10 @@ A photo is accepted only if its first bytes say JPEG or PNG *and* Pillow
 parses and verifies it as that format; it is then decoded and encoded again,
 which drops EXIF (GPS position, camera serial), XMP, comments and text chunks.
 The orientation from EXIF is applied to the pixels first so the photo still
-looks right. PDF scans are checked by their header and trailer only.
+looks right. A PDF is parsed with pypdf and written again without its
+document information dictionary (Author, Creator, Producer, Title, …) and
+without XMP metadata streams; an encrypted PDF or one pypdf cannot read is
+refused.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from urllib.parse import quote
 
 from fastapi import UploadFile
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, PdfObject
 
 from portal_api.errors import ProblemError
 
@@ -114,17 +119,64 @@ def _reencode(data: bytes, media_type: str, max_pixels: int) -> CleanFile:
     )
 
 
-def check_pdf(data: bytes) -> CleanFile:
-    """A PDF by header and end-of-file marker (else 415)."""
+async def clean_pdf(data: bytes) -> CleanFile:
+    """A PDF that pypdf reads, written again without metadata (else 415)."""
     if sniff(data) != PDF or b"%%EOF" not in data[-2048:]:
         raise unsupported("a document must be a PDF file")
-    return CleanFile(media_type=PDF, content=data, sha256=hashlib.sha256(data).hexdigest())
+    return await asyncio.to_thread(_rewrite_pdf, data)
+
+
+# Private data a PDF's objects may carry besides their content: XMP streams
+# (on the catalog, pages, images, fonts) and applications' private data.
+_PDF_METADATA_KEYS = ("/Metadata", "/PieceInfo")
+
+
+def _rewrite_pdf(data: bytes) -> CleanFile:
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise unsupported("the PDF is encrypted (password-protected); upload it without one")
+        pages = len(reader.pages)
+        if pages == 0:
+            raise unsupported("the PDF has no pages")
+        writer = PdfWriter(clone_from=reader)
+        writer.metadata = None  # the trailer's /Info: Author, Creator, Producer, Title, …
+        _strip_metadata(writer.root_object)
+        # the metadata streams are unlinked now: do not write them at all
+        writer.compress_identical_objects(remove_duplicates=False, remove_unreferenced=True)
+        out = io.BytesIO()
+        writer.write(out)
+    except ProblemError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds of errors on malformed input
+        raise unsupported("not a valid PDF file: it cannot be read") from exc
+    content = out.getvalue()
+    return CleanFile(media_type=PDF, content=content, sha256=hashlib.sha256(content).hexdigest())
+
+
+def _strip_metadata(root: PdfObject) -> None:
+    """Remove the metadata keys from every dictionary reachable from ``root``."""
+    stack: list[PdfObject | None] = [root]
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, IndirectObject):
+            if (node.idnum, node.generation) in seen:
+                continue
+            seen.add((node.idnum, node.generation))
+            node = node.get_object()
+        if isinstance(node, DictionaryObject):  # streams too
+            for key in _PDF_METADATA_KEYS:
+                node.pop(key, None)
+            stack.extend(node.values())
+        elif isinstance(node, ArrayObject):
+            stack.extend(node)
 
 
 async def clean_attachment(data: bytes, *, max_pixels: int) -> CleanFile:
-    """An appeal attachment: a photo (re-encoded) or a PDF scan."""
+    """An appeal attachment: a photo (re-encoded) or a PDF scan (rewritten)."""
     if sniff(data) == PDF:
-        return check_pdf(data)
+        return await clean_pdf(data)
     if sniff(data) in _PIL_FORMAT:
         return await clean_image(data, max_pixels=max_pixels)
     raise unsupported("an attachment must be a JPEG or PNG photo or a PDF scan")

@@ -48,7 +48,7 @@ async def create_appeal(
     ] = None,
 ) -> AppealOut:
     """The account is filled in from the path. A photo is re-encoded without its
-    metadata; a PDF is checked by content."""
+    metadata; a PDF is written again without its metadata."""
     file = None
     if attachment is not None and attachment.filename:
         data = await read_limited(attachment, settings.attachment_max_bytes)

@@ -8,9 +8,10 @@ import zlib
 
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 
 from tests.portal.helpers import exif_of
-from tests.portal.world import PDF, World, jpeg_with_exif, png
+from tests.portal.world import PDF, World, jpeg_with_exif, pdf, png, sha256
 
 
 @pytest.fixture
@@ -179,3 +180,120 @@ async def test_a_streamed_body_over_the_limit_is_refused(world: World) -> None:
     )
     assert r.status_code == 413
     assert r.json()["type"] == "urn:metergate:problem:too-large"
+
+
+def _xmp(creator: str) -> bytes:
+    return (
+        b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF'
+        b' xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description'
+        b' xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator><rdf:Seq><rdf:li>'
+        + creator.encode()
+        + b"</rdf:li></rdf:Seq></dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>"
+        b'<?xpacket end="w"?>'
+    )
+
+
+PAGES = ((595, 842), (842, 595), (300, 400))
+INFO = {
+    "/Author": "Petrenko Ivan",
+    "/Creator": "HomeScanner Pro",
+    "/Producer": "ScanLib serial 0042",
+    "/Title": "Passport scan",
+}
+SECRETS = [v.encode() for v in INFO.values()] + [b"XMP-CATALOG-CREATOR", b"XMP-PAGE-CREATOR"]
+
+
+def _pdf_with_metadata() -> bytes:
+    data = pdf(PAGES, info=INFO, xmp=_xmp("XMP-CATALOG-CREATOR"), page_xmp=_xmp("XMP-PAGE-CREATOR"))
+    # the original does carry all of it (else the test below proves nothing)
+    reader = PdfReader(io.BytesIO(data))
+    assert reader.metadata is not None
+    assert reader.metadata.author == INFO["/Author"]
+    assert reader.xmp_metadata is not None
+    assert "/Metadata" in reader.pages[0]
+    assert all(secret in data for secret in SECRETS)
+    return data
+
+
+def _assert_clean(content: bytes) -> None:
+    for secret in SECRETS:
+        assert secret not in content, secret
+    assert b"/Metadata" not in content
+    assert b"xmpmeta" not in content
+    reader = PdfReader(io.BytesIO(content))
+    assert reader.metadata is None  # no /Info in the trailer at all
+    assert reader.xmp_metadata is None
+    assert [(p.mediabox.width, p.mediabox.height) for p in reader.pages] == list(PAGES)
+
+
+async def test_pdf_metadata_is_stripped_from_contract_documents(world: World) -> None:
+    op = world.clients["operator"]
+    path = f"/api/v1/staff/contracts/{world.ids['contract']}/documents"
+    r = await op.post(
+        path,
+        data={"kind": "annex", "title": "Скан"},
+        files={"file": ("scan.pdf", _pdf_with_metadata(), "application/pdf")},
+    )
+    assert r.status_code == 201, r.text
+    stored = await op.get(f"{path}/{r.json()['id']}")
+    assert stored.status_code == 200
+    _assert_clean(stored.content)
+    assert r.json()["sha256"] == sha256(stored.content)  # what is kept is the clean file
+    consumer = await world.clients["consumer_a"].get(
+        f"/api/v1/accounts/{world.a.number}/contracts/{world.ids['contract']}"
+        f"/documents/{r.json()['id']}"
+    )
+    assert consumer.content == stored.content
+
+
+async def test_pdf_metadata_is_stripped_from_appeal_attachments(world: World) -> None:
+    a = world.clients["consumer_a"]
+    path = f"/api/v1/accounts/{world.a.number}/appeals"
+    r = await a.post(
+        path,
+        data={"category": "other", "text": "Скан паспорта"},
+        files={"attachment": ("passport.pdf", _pdf_with_metadata(), "application/pdf")},
+    )
+    assert r.status_code == 201, r.text
+    appeal = r.json()
+    stored = await a.get(f"{path}/{appeal['id']}/attachments/{appeal['attachments'][0]['id']}")
+    assert stored.status_code == 200
+    _assert_clean(stored.content)
+
+
+BAD_PDFS = {
+    "truncated": _pdf_with_metadata()[:700] + b"\n%%EOF\n",
+    "garbage between header and trailer": b"%PDF-1.7\n" + bytes(range(256)) * 4 + b"\n%%EOF\n",
+    "no pages": pdf(()),
+    "encrypted": pdf(password="secret"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_PDFS))
+async def test_a_pdf_that_cannot_be_read_is_refused(world: World, name: str) -> None:
+    documents = world.portal.sql("SELECT count(*) FROM contract_documents")[0][0]
+    r = await world.clients["operator"].post(
+        f"/api/v1/staff/contracts/{world.ids['contract']}/documents",
+        data={"kind": "annex", "title": "Скан"},
+        files={"file": ("scan.pdf", BAD_PDFS[name], "application/pdf")},
+    )
+    assert r.status_code == 415, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert problem["type"] == "urn:metergate:problem:unsupported-type"
+    expected = {
+        "truncated": "not a valid PDF file: it cannot be read",
+        "garbage between header and trailer": "not a valid PDF file: it cannot be read",
+        "no pages": "the PDF has no pages",
+        "encrypted": "the PDF is encrypted (password-protected); upload it without one",
+    }
+    assert problem["detail"] == expected[name]
+    assert world.portal.sql("SELECT count(*) FROM contract_documents")[0][0] == documents
+    r = await world.clients["consumer_a"].post(
+        f"/api/v1/accounts/{world.a.number}/appeals",
+        data={"category": "other", "text": "Скан"},
+        files={"attachment": ("scan.pdf", BAD_PDFS[name], "application/pdf")},
+    )
+    assert r.status_code == 415, r.text
+    assert r.json()["detail"] == expected[name]

@@ -12,6 +12,8 @@ import httpx
 import psycopg
 from argon2 import PasswordHasher, Type
 from PIL import Image
+from pypdf import PdfWriter
+from pypdf.generic import NameObject, StreamObject
 
 from drivers.domain import eic_check_char
 from portal_api import PortalSettings
@@ -20,7 +22,38 @@ from portal_api.security.tokens import new_token, token_hash
 
 PASSWORD = "correct horse battery"
 SLOT = timedelta(minutes=15)
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def pdf(
+    page_sizes: Sequence[tuple[int, int]] = ((595, 842),),
+    *,
+    info: dict[str, str] | None = None,
+    xmp: bytes | None = None,
+    page_xmp: bytes | None = None,
+    password: str | None = None,
+) -> bytes:
+    """A PDF of blank pages; ``info`` fills the document information dictionary,
+    ``xmp`` the catalog's metadata stream and ``page_xmp`` the first page's."""
+    writer = PdfWriter()
+    for width, height in page_sizes:
+        writer.add_blank_page(width, height)
+    writer.metadata = info or None
+    if xmp is not None:
+        writer.xmp_metadata = xmp
+    if page_xmp is not None:
+        stream = StreamObject()
+        stream.set_data(page_xmp)
+        stream[NameObject("/Type")] = NameObject("/Metadata")
+        stream[NameObject("/Subtype")] = NameObject("/XML")
+        writer.pages[0][NameObject("/Metadata")] = writer._add_object(stream)
+    if password is not None:
+        writer.encrypt(password)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = pdf()
 
 
 def eic(n: int) -> str:

@@ -22,7 +22,7 @@ from portal_api.schemas.contracts import (
     contract_out,
     document_out,
 )
-from portal_api.uploads import check_pdf, content_disposition, read_limited, safe_filename
+from portal_api.uploads import clean_pdf, content_disposition, read_limited, safe_filename
 
 router = APIRouter(prefix="/staff/contracts", tags=["staff: contracts"])
 
@@ -120,12 +120,14 @@ async def upload(
     settings: SettingsDep,
     kind: Annotated[Literal["contract", "annex"], Form()],
     title: Annotated[str, Form(min_length=1, max_length=300)],
-    file: Annotated[UploadFile, File(description="PDF, checked by content.")],
+    file: Annotated[
+        UploadFile, File(description="PDF, read and written again without its metadata.")
+    ],
 ) -> DocumentOut:
     contract = await contracts_sql.get(conn, contract_id, account_id=None)
     if contract is None:
         raise not_found("no such contract")
-    clean = check_pdf(await read_limited(file, settings.document_max_bytes))
+    clean = await clean_pdf(await read_limited(file, settings.document_max_bytes))
     doc = await contracts_sql.add_document(
         conn,
         contract_id=contract.id,
