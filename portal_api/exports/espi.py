@@ -1,10 +1,15 @@
 """Green Button (NAESB REQ.21 ESPI 4.0) export: an Atom feed of a UsagePoint,
-and per tariff zone a MeterReading, its ReadingType and an IntervalBlock.
+its LocalTimeParameters (Europe/Kyiv), per tariff zone a MeterReading, its
+ReadingType and an IntervalBlock, and per billing period a UsageSummary.
 
 Values are interval (delta) energy in Wh (``uom`` 72, multiplier 0,
 ``accumulationBehaviour`` 4), times are UTC epoch seconds; a zone's ``tou`` is
 its store register (T1..T4). A bucket whose value is unknown carries
-ReadingQuality 10 (questionable) and no value.
+ReadingQuality 10 (questionable) and no value; so does a UsageSummary whose
+period holds such a bucket (``qualityOfReading`` 10). A period that ended is
+``overallConsumptionLastPeriod``, the running one
+``currentBillingPeriodOverAllConsumption``; ``billingPeriod`` is the part of
+the period the export has readings for.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from ingest.portal.consumption import Bucket
+from portal_api.exports.billing import PeriodUsage
+from portal_api.exports.localtime import KYIV, LocalTime
 from portal_api.exports.tables import ExportZone
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -72,10 +79,37 @@ def _interval(parent: etree._Element, tag: str, start: datetime, end: datetime) 
     _sub(node, _e("start"), int(start.timestamp()))
 
 
+def _local_time(content: etree._Element, local: LocalTime) -> None:
+    params = _sub(content, _e("LocalTimeParameters"))
+    _sub(params, _e("dstEndRule"), local.dst_end.hex)
+    _sub(params, _e("dstOffset"), local.dst_offset_s)
+    _sub(params, _e("dstStartRule"), local.dst_start.hex)
+    _sub(params, _e("tzOffset"), local.tz_offset_s)
+
+
+def _usage_summary(content: etree._Element, usage: PeriodUsage, now: datetime) -> None:
+    summary = _sub(content, _e("UsageSummary"))
+    _interval(summary, "billingPeriod", usage.start, usage.end)
+    ended = usage.period_end <= now
+    measured = _sub(
+        summary,
+        _e("overallConsumptionLastPeriod" if ended else "currentBillingPeriodOverAllConsumption"),
+    )
+    _sub(measured, _e("powerOfTenMultiplier"), 0)
+    _sub(measured, _e("uom"), 72)  # Wh
+    if usage.wh is not None:
+        _sub(measured, _e("value"), usage.wh)
+    else:
+        _sub(summary, _e("qualityOfReading"), 10)  # questionable
+    _sub(summary, _e("statusTimeStamp"), int(now.timestamp()))
+    _sub(summary, _e("commodity"), 1)  # electricity, secondary metered
+
+
 def espi_feed(
     buckets: list[Bucket],
     zones: list[ExportZone],
     *,
+    summaries: Sequence[PeriodUsage] = (),
     base_url: str,
     account_number: str,
     eic: str,
@@ -84,8 +118,10 @@ def espi_feed(
 ) -> bytes:
     """The feed as UTF-8 XML bytes."""
     now = now or datetime.now(UTC)
-    root = f"{base_url}/espi/1_1/resource/RetailCustomer/{account_number}"
+    resources = f"{base_url}/espi/1_1/resource"
+    root = f"{resources}/RetailCustomer/{account_number}"
     point_href = f"{root}/UsagePoint/{eic}"
+    time_href = f"{resources}/LocalTimeParameters/Europe-Kyiv"
     feed = etree.Element(_a("feed"), nsmap={None: ATOM, "espi": ESPI})
     _sub(
         feed,
@@ -102,16 +138,27 @@ def espi_feed(
         title=f"EIC {eic}",
         self_href=point_href,
         up_href=f"{root}/UsagePoint",
-        related=[f"{point_href}/MeterReading"],
+        related=[f"{point_href}/MeterReading", f"{point_href}/UsageSummary", time_href],
         now=now,
     )
     usage_point = _sub(content, _e("UsagePoint"))
     category = _sub(usage_point, _e("ServiceCategory"))
     _sub(category, _e("kind"), 0)  # electricity
 
+    content = _entry(
+        feed,
+        key="localtime:Europe/Kyiv",
+        title="Europe/Kyiv",
+        self_href=time_href,
+        up_href=f"{resources}/LocalTimeParameters",
+        related=[],
+        now=now,
+    )
+    _local_time(content, KYIV)
+
     for zone in zones:
         reading_href = f"{point_href}/MeterReading/{zone.register}"
-        type_href = f"{base_url}/espi/1_1/resource/ReadingType/{eic}-{zone.register}-{group_by}"
+        type_href = f"{resources}/ReadingType/{eic}-{zone.register}-{group_by}"
         content = _entry(
             feed,
             key=f"meterreading:{eic}:{zone.register}",
@@ -128,7 +175,7 @@ def espi_feed(
             key=f"readingtype:{eic}:{zone.register}:{group_by}",
             title=f"{zone.zone}, Wh",
             self_href=type_href,
-            up_href=f"{base_url}/espi/1_1/resource/ReadingType",
+            up_href=f"{resources}/ReadingType",
             related=[],
             now=now,
         )
@@ -167,4 +214,17 @@ def espi_feed(
             _interval(reading, "timePeriod", b.interval_start, b.interval_end)
             if wh is not None:
                 _sub(reading, _e("value"), wh)
+
+    for usage in summaries:
+        label = f"{usage.period:%Y-%m}"
+        content = _entry(
+            feed,
+            key=f"usagesummary:{eic}:{label}",
+            title=f"Billing period {label}",
+            self_href=f"{point_href}/UsageSummary/{label}",
+            up_href=f"{point_href}/UsageSummary",
+            related=[],
+            now=now,
+        )
+        _usage_summary(content, usage, now)
     return bytes(etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True))

@@ -7,9 +7,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from ingest.portal import Conn as Connection
+from ingest.portal.accounts import Point
+from ingest.portal.consumption import Bucket, GroupBy
+from ingest.reconcile.policy import load_policy_async
 from portal_api import exports, usage
 from portal_api.deps import Account, AccountPoint, Conn, SettingsDep
 from portal_api.errors import responses
+from portal_api.exports import billing
 from portal_api.uploads import content_disposition
 
 router = APIRouter(prefix="/accounts/{account_number}/export", tags=["export"])
@@ -49,7 +54,8 @@ async def export(
     group_by: usage.GroupByQuery = "day",
 ) -> Response:
     """The same buckets as ``/consumption`` (oldest first), every zone and the
-    total. ESPI: an Atom feed valid against the NAESB ESPI 4.0 and Atom schemas."""
+    total. ESPI: an Atom feed valid against the NAESB ESPI 4.0 and Atom schemas,
+    with Kyiv's LocalTimeParameters and a UsageSummary per billing period."""
     w = usage.window(period_from, period_to, group_by)
     rows = await usage.buckets(conn, point, w)
     zones = exports.zones_of(rows)
@@ -63,6 +69,7 @@ async def export(
         body = exports.espi_feed(
             rows,
             zones,
+            summaries=await _per_period(conn, point, rows, group_by),
             base_url=settings.public_base_url,
             account_number=account.number,
             eic=point.eic,
@@ -72,3 +79,18 @@ async def export(
     return Response(
         body, media_type=_MEDIA[format], headers={"Content-Disposition": content_disposition(name)}
     )
+
+
+async def _per_period(
+    conn: Connection, point: Point, rows: list[Bucket], group_by: GroupBy
+) -> list[billing.PeriodUsage]:
+    """Billing-period totals over the exported buckets' span: from the buckets
+    themselves when none straddles a cut-off, else from smaller ones."""
+    if not rows:
+        return []
+    policy = await load_policy_async(conn)
+    grain = billing.grain(group_by, policy)
+    if grain != group_by:
+        span = usage.Window(rows[0].interval_start, rows[-1].interval_end, grain)
+        rows = await usage.buckets(conn, point, span)
+    return billing.per_period(rows, policy)

@@ -101,7 +101,12 @@ async def test_green_button_feed_is_valid(
     assert r.headers["content-type"] == "application/atom+xml"
     feed = validate_espi(r.content)
     kinds = [e[0].tag.removeprefix(ESPI) for e in feed.iter(f"{ATOM}content")]
-    assert kinds == ["UsagePoint"] + ["MeterReading", "ReadingType", "IntervalBlock"] * 3
+    assert kinds == [
+        "UsagePoint",
+        "LocalTimeParameters",
+        *["MeterReading", "ReadingType", "IntervalBlock"] * 3,
+        "UsageSummary",  # January 2026, the one billing period exported
+    ]
     tous = [int(t.text or "") for t in feed.iter(f"{ESPI}tou")]
     assert tous == [1, 2, 3]
     block = next(feed.iter(f"{ESPI}IntervalBlock"))
