@@ -237,6 +237,6 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "The upload's content is not an accepted type",
         422: "The request is invalid",
         429: "Too many attempts; retry after the Retry-After header's seconds",
-        503: "A dependency (mail, reconciler) is unavailable",
+        503: "A dependency (mail, reconciler) is unavailable, or a query ran past its time",
     }
     return {s: {"model": Problem, "description": described.get(s, "Problem")} for s in statuses}

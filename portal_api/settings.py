@@ -77,6 +77,12 @@ class PortalSettings(BaseSettings):
         description="Created as an admin at start if missing; a set-password link is mailed.",
     )
     max_request_bytes: int = Field(default=40 * 2**20, ge=1024)
+    analytics_statement_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="An analytics query (a streamed export's every fetch) running longer is "
+        "cancelled: 503 query-timeout.",
+    )
 
     @field_validator("public_base_url")
     @classmethod
@@ -95,6 +101,10 @@ class PortalSettings(BaseSettings):
     @property
     def session_idle_timeout(self) -> timedelta:
         return timedelta(seconds=self.session_idle_timeout_s)
+
+    @property
+    def analytics_statement_timeout(self) -> timedelta:
+        return timedelta(seconds=self.analytics_statement_timeout_s)
 
     @property
     def login_window(self) -> timedelta:

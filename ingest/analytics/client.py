@@ -10,7 +10,7 @@ store's integer Wh only here. See docs/analysts.md for worked examples.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeAlias, TypedDict, Unpack
 
 import pandas as pd
@@ -91,11 +91,20 @@ class Analytics:
     """Analytics queries on the store at ``conninfo``, answered as DataFrames.
 
     ``rollups=False`` computes everything from raw readings (slow; for checks).
+    ``statement_timeout``: the server cancels a query running longer
+    (``psycopg.errors.QueryCanceled``); none by default.
     """
 
-    def __init__(self, conninfo: str, *, rollups: bool = True) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        rollups: bool = True,
+        statement_timeout: timedelta | None = None,
+    ) -> None:
         self.conninfo = conninfo
         self.rollups = rollups
+        self.statement_timeout = statement_timeout
         self._backend: Backend | None = None
 
     @property
@@ -112,7 +121,7 @@ class Analytics:
     def run(self, query: Query) -> pd.DataFrame:
         """Any built query as a DataFrame (``query.table`` says what it read)."""
         with psycopg.connect(self.conninfo) as conn:
-            rows = fetch_sync(conn, query)
+            rows = fetch_sync(conn, query, statement_timeout=self.statement_timeout)
         return to_frame(query, rows)
 
     def series(

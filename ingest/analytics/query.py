@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 import psycopg
@@ -73,12 +74,23 @@ SETTINGS = (
 _WATERMARK = "SELECT rollup_watermark()"
 
 
+def _settings(statement_timeout: timedelta | None) -> tuple[str, ...]:
+    """``SETTINGS`` and, with a timeout, ``statement_timeout``: each statement (a
+    streamed query's every FETCH) is cancelled past it. None keeps the server's."""
+    if statement_timeout is None:
+        return SETTINGS
+    ms = max(1, int(statement_timeout.total_seconds() * 1000))
+    return (*SETTINGS, f"SET LOCAL statement_timeout = {ms}")
+
+
 def _bound(query: Query, watermark: object) -> Mapping[str, Any]:
     return {**query.params, "wm": watermark} if query.watermark else query.params
 
 
-async def _prepared(conn: AsyncConn, query: Query) -> Mapping[str, Any]:
-    for setting in SETTINGS:
+async def _prepared(
+    conn: AsyncConn, query: Query, statement_timeout: timedelta | None
+) -> Mapping[str, Any]:
+    for setting in _settings(statement_timeout):
         await conn.execute(setting)
     if not query.watermark:
         return query.params
@@ -88,31 +100,44 @@ async def _prepared(conn: AsyncConn, query: Query) -> Mapping[str, Any]:
     return _bound(query, row[0])
 
 
-async def fetch(conn: AsyncConn, query: Query, *, limit: int | None = None) -> list[TupleRow]:
+async def fetch(
+    conn: AsyncConn,
+    query: Query,
+    *,
+    limit: int | None = None,
+    statement_timeout: timedelta | None = None,
+) -> list[TupleRow]:
     """Every row (at most ``limit`` when given), in a transaction (a savepoint
-    when one is open) with ``SETTINGS``."""
+    when one is open) with ``SETTINGS``. Past ``statement_timeout`` the server cancels
+    the query: ``psycopg.errors.QueryCanceled``."""
     async with conn.transaction():
-        cur = await conn.execute(query.statement, await _prepared(conn, query))
+        cur = await conn.execute(query.statement, await _prepared(conn, query, statement_timeout))
         return await cur.fetchall() if limit is None else await cur.fetchmany(limit)
 
 
 async def stream(
-    conn: AsyncConn, query: Query, *, rows: int = STREAM_ROWS
+    conn: AsyncConn,
+    query: Query,
+    *,
+    rows: int = STREAM_ROWS,
+    statement_timeout: timedelta | None = None,
 ) -> AsyncIterator[list[TupleRow]]:
     """The rows in chunks of ``rows`` through a server-side cursor, so a large
-    result never sits in memory whole."""
+    result never sits in memory whole. ``statement_timeout`` bounds each fetch."""
     async with conn.transaction():
-        params = await _prepared(conn, query)
+        params = await _prepared(conn, query, statement_timeout)
         async with conn.cursor(name="analytics_export") as cur:
             await cur.execute(query.statement, params)
             while chunk := await cur.fetchmany(rows):
                 yield chunk
 
 
-def fetch_sync(conn: SyncConn, query: Query) -> list[TupleRow]:
+def fetch_sync(
+    conn: SyncConn, query: Query, *, statement_timeout: timedelta | None = None
+) -> list[TupleRow]:
     """Every row, on a synchronous connection (the pandas client, the benchmark)."""
     with conn.transaction():
-        for setting in SETTINGS:
+        for setting in _settings(statement_timeout):
             conn.execute(setting)
         watermark = conn.execute(_WATERMARK).fetchone() if query.watermark else None
         params = _bound(query, watermark[0] if watermark else None)

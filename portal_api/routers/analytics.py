@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
+import psycopg
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,8 +27,8 @@ from ingest.analytics.buckets import BucketSize, Table, coarsest, floor
 from ingest.analytics.completeness import Dimension as CompletenessBy
 from ingest.analytics.query import Column
 from ingest.analytics.top import MAX_N
-from portal_api.deps import AnalystUser, Conn, StoreDep
-from portal_api.errors import invalid, responses
+from portal_api.deps import AnalystUser, Conn, SettingsDep, StoreDep
+from portal_api.errors import ProblemError, invalid, responses
 from portal_api.schemas.common import Kwh, kwh
 from portal_api.uploads import content_disposition
 
@@ -239,11 +240,23 @@ async def _answer(
     row_model: type[T],
     conn: Conn,
     store: StoreDep,
+    settings: SettingsDep,
     name: str,
 ) -> AnalyticsPage[T] | StreamingResponse:
+    timeout = settings.analytics_statement_timeout
     if fmt != "json":
-        return _streamed(query, fmt, store, name)
-    rows = await analytics.fetch(conn, query, limit=JSON_MAX_ROWS + 1)
+        return _streamed(query, fmt, store, timeout, name)
+    try:
+        rows = await analytics.fetch(
+            conn, query, limit=JSON_MAX_ROWS + 1, statement_timeout=timeout
+        )
+    except psycopg.errors.QueryCanceled as exc:
+        raise ProblemError(
+            503,
+            "query-timeout",
+            "Query timed out",
+            f"the query ran longer than {timeout.total_seconds():g} s: narrow it",
+        ) from exc
     if len(rows) > JSON_MAX_ROWS:
         raise invalid(
             "too-many-rows",
@@ -260,13 +273,18 @@ async def _answer(
 
 
 def _streamed(
-    query: analytics.Query, fmt: Literal["csv", "parquet"], store: StoreDep, name: str
+    query: analytics.Query,
+    fmt: Literal["csv", "parquet"],
+    store: StoreDep,
+    timeout: timedelta,
+    name: str,
 ) -> StreamingResponse:
     async def chunks() -> AsyncIterator[Sequence[Sequence[Any]]]:
         # The request's own connection is back in the pool once the route
-        # returns, so the stream takes one of its own.
+        # returns, so the stream takes one of its own. A fetch past the timeout
+        # ends the stream (the status line has gone out): the file is cut short.
         async with store.pool.connection() as conn:
-            async for rows in analytics.stream(conn, query):
+            async for rows in analytics.stream(conn, query, statement_timeout=timeout):
                 yield rows
 
     filename = f"{name}.{fmt}"
@@ -296,7 +314,7 @@ _FILES = {
             export.MEDIA_TYPES["parquet"]: {"schema": {"type": "string", "format": "binary"}},
         },
     },
-    **responses(401, 403, 422),
+    **responses(401, 403, 422, 503),
 }
 
 
@@ -310,6 +328,7 @@ async def series(
     user: AnalystUser,
     conn: Conn,
     store: StoreDep,
+    settings: SettingsDep,
     selection: Filters,
     period_from: PeriodFrom = None,
     period_to: PeriodTo = None,
@@ -319,7 +338,7 @@ async def series(
     start, end = _span(period_from, period_to, bucket)
     period = analytics.Period.covering(start, end, bucket)
     query = _built(analytics.series, selection, period, store.backend)
-    return await _answer(query, format, SeriesRow, conn, store, f"series-{bucket}")
+    return await _answer(query, format, SeriesRow, conn, store, settings, f"series-{bucket}")
 
 
 @router.get(
@@ -332,6 +351,7 @@ async def aggregates(
     user: AnalystUser,
     conn: Conn,
     store: StoreDep,
+    settings: SettingsDep,
     selection: Filters,
     period_from: PeriodFrom = None,
     period_to: PeriodTo = None,
@@ -349,7 +369,7 @@ async def aggregates(
     period = analytics.Period.covering(start, end, bucket)
     dims = ["zone"] if by is None else [d for d in by if d != "all"]
     query = _built(analytics.aggregates, selection, period, store.backend, by=dims)
-    return await _answer(query, format, AggregateRow, conn, store, f"aggregates-{bucket}")
+    return await _answer(query, format, AggregateRow, conn, store, settings, f"aggregates-{bucket}")
 
 
 @router.get(
@@ -362,6 +382,7 @@ async def completeness(
     user: AnalystUser,
     conn: Conn,
     store: StoreDep,
+    settings: SettingsDep,
     selection: MeterFilters,
     period_from: PeriodFrom = None,
     period_to: PeriodTo = None,
@@ -383,7 +404,7 @@ async def completeness(
     query = _built(
         analytics.completeness, selection, start, end, store.backend, by=dims, strict=strict
     )
-    return await _answer(query, format, CompletenessRow, conn, store, "completeness")
+    return await _answer(query, format, CompletenessRow, conn, store, settings, "completeness")
 
 
 @router.get(
@@ -396,6 +417,7 @@ async def top_consumers(
     user: AnalystUser,
     conn: Conn,
     store: StoreDep,
+    settings: SettingsDep,
     selection: Filters,
     period_from: PeriodFrom = None,
     period_to: PeriodTo = None,
@@ -408,7 +430,7 @@ async def top_consumers(
         raise invalid("bad-period", "the period must span at least 15 minutes")
     query = _built(analytics.top_consumers, selection, start, end, store.backend, n=n)
     size = coarsest(start, end)
-    return await _answer(query, format, TopRow, conn, store, f"top-consumers-{size}")
+    return await _answer(query, format, TopRow, conn, store, settings, f"top-consumers-{size}")
 
 
 @router.get(
@@ -421,6 +443,7 @@ async def load_profile(
     user: AnalystUser,
     conn: Conn,
     store: StoreDep,
+    settings: SettingsDep,
     selection: Filters,
     period_from: PeriodFrom = None,
     period_to: PeriodTo = None,
@@ -428,4 +451,4 @@ async def load_profile(
 ) -> AnalyticsPage[ProfileRow] | StreamingResponse:
     start, end = _span(period_from, period_to, "hour")
     query = _built(analytics.load_profile, selection, start, end, store.backend)
-    return await _answer(query, format, ProfileRow, conn, store, "load-profile")
+    return await _answer(query, format, ProfileRow, conn, store, settings, "load-profile")

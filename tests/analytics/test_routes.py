@@ -192,3 +192,29 @@ async def test_defaults_answer(clients: dict[str, httpx.AsyncClient], path: str)
     r = await clients["admin"].get(path)
     assert r.status_code == 200, r.text
     assert r.json()["count"] == len(r.json()["results"])
+
+
+async def test_a_query_past_its_timeout_is_a_503(seeded: World) -> None:
+    """The analytics statement timeout holds whatever makes a query slow; here a
+    lock held on the rollup (a lock wait counts towards the timeout)."""
+    app = create_app(
+        database_url=seeded.url,
+        settings=PortalSettings(argon2_memory_kib=1024, analytics_statement_timeout_s=0.3),
+        pool_max_size=2,
+    )
+    headers = {"Authorization": f"Bearer {_bearer(seeded.url, 'analyst')}"}
+    path = "/api/v1/analytics/completeness"
+    params = {**PERIOD, **ROUTES[path]}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="https://t", headers=headers
+        ) as c:
+            assert (await c.get(path, params=params)).status_code == 200
+            with psycopg.connect(seeded.url) as blocker:
+                blocker.execute("LOCK TABLE readings IN ACCESS EXCLUSIVE MODE")
+                r = await c.get(path, params=params)
+                blocker.rollback()
+            assert r.status_code == 503
+            assert r.json()["type"].endswith(":query-timeout")
+            assert (await c.get(path, params=params)).status_code == 200
