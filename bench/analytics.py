@@ -16,7 +16,9 @@ run, ``BENCH_ANALYTICS_RAW_RUNS`` times computed from raw ``readings`` (the
 same queries with ``rollups=False``; the first run of each also checks that
 both give identical rows); runs are interleaved so the machine's noise falls
 on both. Prints one JSON line: per query the table that answered, p50/p99 in
-ms, raw/rollup ratio and p99 over the 500 ms ceiling.
+ms, raw/rollup ratio and p99 over the 500 ms ceiling; and the Grafana
+dashboard's two rollup panels (docs/grafana-dashboard.json, whose SQL reads the
+``readings_daily`` view itself) over the same quarter.
 
 Server: METERGATE_DATABASE_URL when set, else the machine's PostgreSQL at
 127.0.0.1:5432, else the embedded one. A scratch database is created and dropped.
@@ -144,6 +146,37 @@ def measure(url: str, builds: dict[str, Build]) -> dict[str, dict[str, object]]:
     return out
 
 
+DASHBOARD = Path(__file__).resolve().parents[1] / "docs" / "grafana-dashboard.json"
+PANEL_RUNS = 5
+
+
+def panels(url: str, start: datetime, end: datetime) -> dict[str, dict[str, object]]:
+    """The Grafana dashboard's rollup panels (their SQL reads the ``readings_daily``
+    view directly), with the time range macros filled in: p50/p99 ms."""
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    macros = {"$__timeFrom()": f"'{start.isoformat()}'", "$__timeTo()": f"'{end.isoformat()}'"}
+    out: dict[str, dict[str, object]] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for panel in dashboard["panels"]:
+            for target in panel.get("targets", []):
+                text = target.get("rawSql", "")
+                if "readings_daily" not in text:
+                    continue
+                for macro, value in macros.items():
+                    text = text.replace(macro, value)
+                conn.execute(text).fetchall()  # warm
+                times = []
+                for _ in range(PANEL_RUNS):
+                    t = time.perf_counter()
+                    conn.execute(text).fetchall()
+                    times.append((time.perf_counter() - t) * 1000)
+                out[panel["title"]] = {
+                    "p50_ms": round(float(np.percentile(times, 50)), 1),
+                    "p99_ms": round(float(np.percentile(times, 99)), 1),
+                }
+    return out
+
+
 def main() -> None:
     server = server_url()
     name = f"mg_bench_analytics_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -158,6 +191,7 @@ def main() -> None:
         start = floor(first + timedelta(days=1), "day")
         end = floor(last, "day")
         results = measure(url, queries(backend, start, end))
+        grafana = panels(url, start, end)
         print(json.dumps({
             "bench": "analytics",
             "backend": backend,
@@ -170,6 +204,7 @@ def main() -> None:
             "raw_runs": RAW_RUNS,
             "ceiling_ms": CEILING_MS,
             "queries": results,
+            "grafana_rollup_panels": grafana,
             "all_under_ceiling": all(
                 float(str(q["rollup_p99_ms"])) < CEILING_MS for q in results.values()
             ),
