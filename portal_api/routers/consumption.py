@@ -8,13 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from drivers.domain import KYIV
-from ingest.portal.consumption import Bucket
-from ingest.reconcile import parse_period, period_reads
+from ingest.portal.consumption import Bucket, ZoneUsage
+from ingest.reconcile import PeriodRead, parse_period, period_reads
 from portal_api import points, usage
 from portal_api.deps import AccountPoint, Conn
 from portal_api.errors import responses
+from portal_api.schemas.accounts import Zone
 from portal_api.schemas.common import kwh
 from portal_api.schemas.consumption import (
+    Basis,
     Chart,
     ChartSeries,
     ConsumptionPage,
@@ -122,19 +124,22 @@ async def yearly(
     conn: Conn,
     year: Annotated[int | None, Query(ge=2000, le=2099, description="Default: this year.")] = None,
 ) -> YearSummary:
+    """Each month as billed (the reconciler's result for the period labelled with
+    it, from consumer, controller or automatic readings) or, until that period is
+    reconciled, metered (register differences of the automatic reads); ``basis``
+    says which. The chart's series are the months' zone figures."""
     year = year or datetime.now(KYIV).year
+    billed = await period_reads(
+        conn, point_id=point.id, start=date(year, 1, 1), end=date(year + 1, 1, 1)
+    )
     start = datetime(year, 1, 1, tzinfo=KYIV)
     end = datetime(year + 1, 1, 1, tzinfo=KYIV)
     w = usage.Window(start=start.astimezone(UTC), end=end.astimezone(UTC), group_by="month")
-    by_month = {
-        b.interval_start.astimezone(KYIV).month: b for b in await usage.buckets(conn, point, w)
-    }
-    zones = points.zones(point)
+    by_month = _months(year, billed, await usage.buckets(conn, point, w))
     months: list[MonthRow] = []
     for month in range(1, 13):
-        first = datetime(year, month, 1, tzinfo=KYIV)
-        nxt = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=KYIV)
-        bucket = by_month.get(month)
+        basis, bucket = by_month.get(month, (None, None))
+        first, nxt = _calendar_month(year, month)
         total = bucket.wh if bucket else None
         months.append(
             MonthRow(
@@ -143,16 +148,18 @@ async def yearly(
                 interval_end=nxt,
                 consumption=None if total is None else kwh(total),
                 zones=zone_rows(bucket) if bucket else [],
+                basis=basis,
             )
         )
-    known = [b.wh for b in by_month.values() if b.wh is not None]
+    zones = points.zones(point)
     series = [
         ChartSeries(
-            zone=z.zone,
-            values=[_zone_kwh(by_month.get(m), z.register_) for m in range(1, 13)],
+            zone=zone,
+            values=[_zone_kwh(by_month.get(m, (None, None))[1], register) for m in range(1, 13)],
         )
-        for z in zones
+        for register, zone in _series_zones(zones, by_month)
     ]
+    known = [b.wh for _, b in by_month.values() if b.wh is not None]
     return YearSummary(
         year=year,
         eic=point.eic,
@@ -161,6 +168,43 @@ async def yearly(
         total=kwh(sum(known)) if known else None,
         chart=Chart(labels=[f"{date(year, m, 1):%Y-%m}" for m in range(1, 13)], series=series),
     )
+
+
+def _calendar_month(year: int, month: int) -> tuple[datetime, datetime]:
+    first = datetime(year, month, 1, tzinfo=KYIV)
+    return first, datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=KYIV)
+
+
+def _months(
+    year: int, billed: list[PeriodRead], metered: list[Bucket]
+) -> dict[int, tuple[Basis, Bucket]]:
+    """Month -> its figures: the billing period labelled with the month (the
+    current version of each zone) if reconciled, else the automatic reads' bucket."""
+    out: dict[int, tuple[Basis, Bucket]] = {
+        b.interval_start.astimezone(KYIV).month: ("metered", b) for b in metered
+    }
+    zones: dict[int, list[ZoneUsage]] = {}
+    for r in billed:
+        zones.setdefault(r.period.month, []).append(
+            ZoneUsage(register=r.register, zone=r.zone, wh=r.consumption_wh)
+        )
+    for month, usages in zones.items():
+        first, nxt = _calendar_month(year, month)
+        out[month] = ("billed", Bucket(interval_start=first, interval_end=nxt, zones=tuple(usages)))
+    return out
+
+
+def _series_zones(
+    zones: list[Zone], by_month: dict[int, tuple[Basis, Bucket]]
+) -> list[tuple[int, str]]:
+    """(register, zone) of each chart series: the meter's zones, then any other
+    zone a month names (a single-register meter on a multi-zone plan is billed
+    per zone but metered in total)."""
+    out = {z.register_: z.zone for z in zones}
+    for _, bucket in sorted(by_month.values(), key=lambda mb: mb[1].interval_start):
+        for u in bucket.zones:
+            out.setdefault(u.register, u.zone)
+    return list(out.items())
 
 
 def _zone_kwh(bucket: Bucket | None, register: int) -> str | None:

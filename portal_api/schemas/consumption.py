@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,7 +18,10 @@ class ZoneConsumption(BaseModel):
 
     register_: int = Field(alias="register", examples=[1])
     zone: str = Field(examples=["day"])
-    consumption: Kwh | None = Field(description="None: the register went backwards implausibly.")
+    consumption: Kwh | None = Field(
+        description="None: unknown (the register went backwards implausibly, or the "
+        "reconciler has no figure for the zone yet)."
+    )
     consumption_wh: int | None = Field(examples=[12345])
 
 
@@ -35,17 +39,32 @@ class ConsumptionPage(Page[ConsumptionRow]):
     unit: str = Field(default="kWh", examples=["kWh"])
 
 
+Basis = Literal["billed", "metered"]
+
+
 class MonthRow(BaseModel):
+    """One calendar month of P9: billed figures when the month's period is reconciled."""
+
     month: int = Field(ge=1, le=12, examples=[1])
-    interval_start: datetime
-    interval_end: datetime
-    consumption: Kwh | None
+    interval_start: datetime = Field(description="The calendar month, Kyiv local time.")
+    interval_end: datetime = Field(description="Exclusive.")
+    consumption: Kwh | None = Field(description="All zones, kWh (None if any zone is unknown).")
     zones: list[ZoneConsumption]
+    basis: Basis | None = Field(
+        examples=["billed"],
+        description="billed: the reconciler's result for the billing period labelled with "
+        "this month (as /consumption/periods shows it; consumer, controller or automatic "
+        "readings); metered: no period result yet, so register differences of the automatic "
+        "reads in the calendar month (typically the running month); None: neither, and "
+        "consumption is None and zones empty.",
+    )
 
 
 class ChartSeries(BaseModel):
     zone: str = Field(examples=["day"])
-    values: list[Kwh | None] = Field(description="One value per label (month).")
+    values: list[Kwh | None] = Field(
+        description="One value per label (month): the zone's figure in ``months``."
+    )
 
 
 class Chart(BaseModel):
@@ -62,7 +81,7 @@ class YearSummary(BaseModel):
     eic: str = Field(examples=["62Z0000000000017"])
     zones: list[Zone]
     months: list[MonthRow]
-    total: Kwh | None = Field(description="The year's months with data, all zones.")
+    total: Kwh | None = Field(description="The months with a known consumption, all zones.")
     chart: Chart
 
 
