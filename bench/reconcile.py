@@ -7,7 +7,9 @@ interpolated), 30 % consumer + controller (consumer readings in both submission
 windows, a controller reading on the 20th), with the usual troubles mixed in:
 automatic points whose reads stop before the cut-off, consumers who send
 nothing (the controller reading is carried), consumers who disagree with the
-controller (divergence flags), points with no reading at all. Then times
+controller (divergence flags), points with no reading at all. Automatic reads
+are inserted day by day (all points' reads of a day, then the next day's), as
+they arrive in production, so one point's month is spread over the table. Then times
 ``close_period`` — a full reconcile of every point and the close — and prints
 one JSON line. The month is October 2026 (with its 25-hour day).
 
@@ -65,7 +67,7 @@ SELECT n, reg,
        1, base_wh + k * daily_wh, 0, 'bench'
 FROM bench, generate_series(0, 35) AS k
 WHERE n % 10 < 7 AND NOT (n % 50 = 1 AND k >= 31)
-ORDER BY n, reg, k
+ORDER BY k, n, reg
 """
 # Consumer readings on 30 Sep and 2 Nov at 10:00, a controller reading on 20 Oct
 # at 12:00, whole kWh. n % 30 = 7: no closing consumer reading; n % 30 = 8: the
