@@ -104,7 +104,10 @@ SELECT g.point_id, g.plan, g.power_w, g.meter_id, g.serial, g.digits,
        iv.at_install_wh, iv.at_removal_wh,
        prev.closing_wh, {_us("prev.closing_at")}, prev.closing_meter_id, prev.source,
        ab0.at, ab0.wh, ab0.rx, aa0.at, aa0.wh, aa0.rx,
-       ab1.at, ab1.wh, ab1.rx, aa1.at, aa1.wh, aa1.rx,
+       CASE WHEN ab1n.at IS NULL THEN ab1w.at ELSE ab1n.at END,
+       CASE WHEN ab1n.at IS NULL THEN ab1w.wh ELSE ab1n.wh END,
+       CASE WHEN ab1n.at IS NULL THEN ab1w.rx ELSE ab1n.rx END,
+       aa1.at, aa1.wh, aa1.rx,
        man.sources, man.ats, man.values,
        corr.id, corr.closing_wh, corr.author, corr.reason,
        hist.wh, hist.days, ly.consumption_wh,
@@ -140,10 +143,19 @@ LEFT JOIN LATERAL ({
         order="DESC",
         bounds='''
         g.seg_end = %(c1)s
-        AND r.read_at <= %(c1)s AND r.read_at >= %(c0_lo)s AND r.read_at >= g.installed_at''',
+        AND r.read_at <= %(c1)s AND r.read_at >= %(c1_lo)s AND r.read_at >= g.installed_at''',
     )
 }
-) ab1 ON true
+) ab1n ON true
+LEFT JOIN LATERAL ({
+    _AUTO.format(
+        order="DESC",
+        bounds='''
+        g.seg_end = %(c1)s AND ab1n.at IS NULL
+        AND r.read_at < %(c1_lo)s AND r.read_at >= %(c0_lo)s AND r.read_at >= g.installed_at''',
+    )
+}
+) ab1w ON true
 LEFT JOIN LATERAL ({
     _AUTO.format(
         order="ASC",
@@ -248,7 +260,13 @@ class Evidence(NamedTuple):
 
 
 def gather_params(bounds: PeriodBounds, policy: Policy) -> dict[str, Any]:
-    """Query parameters for one period."""
+    """Query parameters for one period.
+
+    The last automatic read before the closing cut-off may lie anywhere in the
+    period (a meter gone silent), but is almost always within the
+    interpolation span of it: ``GATHER`` looks there first (``c1_lo``) and
+    searches the rest of the period only when that finds nothing (one probe
+    over the whole month visits every daily chunk of it on TimescaleDB)."""
     ctrl = timedelta(days=policy.controller_max_days)
     span = policy.interpolation_span
     return {
@@ -259,6 +277,7 @@ def gather_params(bounds: PeriodBounds, policy: Policy) -> dict[str, Any]:
         "c1": bounds.end,
         "c0_lo": bounds.start - span,
         "c0_hi": bounds.start + span,
+        "c1_lo": max(bounds.end - span, bounds.start - span),
         "c1_hi": bounds.end + span,
         "mlo": min(bounds.start - ctrl, bounds.opening.window_start),
         "mhi": max(bounds.end + ctrl, bounds.closing.window_end),

@@ -2,8 +2,14 @@
 
 from datetime import date, timedelta
 
+import psycopg
+
 from drivers.domain import Source
-from ingest.reconcile import reconcile
+from ingest.reconcile import bounds, reconcile
+from ingest.reconcile.candidates import MANUAL, gather, gather_params, instant
+from ingest.reconcile.policy import Policy
+from ingest.reconcile.session import tune
+from ingest.reconcile.work import _fill_scope
 from tests.ingest.reconcile.conftest import Site, kyiv
 
 MAY = date(2026, 5, 1)
@@ -82,3 +88,27 @@ def test_divergence_beyond_tolerance_raises_a_flag(site: Site) -> None:
     assert row["consumption_wh"] == 74_400  # the automatic reads still decide
     assert (row["source"], row["status"]) == ("auto", "disputed")
     assert site.flags(MAY) == [(p.eic, 0, "divergence")]
+
+
+def test_the_last_automatic_read_is_found_far_before_the_closing_cutoff(site: Site) -> None:
+    """The meter stopped on 11 May, far outside the interpolation span of the
+    closing cut-off: the gather looks near the cut-off first, then in the rest
+    of the period, and finds it (rates "from the period's automatic reads" use it)."""
+    p = site.point(6)
+    site.series(p.meter_id, 0, kyiv(2026, 4, 30), kyiv(2026, 5, 11), step=timedelta(days=1),
+                per_step_wh=10_000)  # fmt: skip
+    near = site.point(7)
+    site.series(near.meter_id, 0, kyiv(2026, 5, 25), kyiv(2026, 5, 31, 23), step=HOUR)
+    policy = Policy()
+    params = gather_params(bounds(MAY, policy), policy)
+    with psycopg.connect(site.url) as conn:
+        tune(conn)
+        _fill_scope(conn, sorted([p.id, near.id]))
+        conn.execute(MANUAL, params)
+        evidence = {e.point_id: e for e in gather(conn, params, 0, 1 << 30)}
+    assert evidence[p.id].ab1_at is not None
+    assert instant(evidence[p.id].ab1_at) == kyiv(2026, 5, 11)
+    assert evidence[p.id].ab1_wh == 10_000_000 + 11 * 10_000
+    assert evidence[p.id].aa1_at is None
+    assert evidence[near.id].ab1_at is not None
+    assert instant(evidence[near.id].ab1_at) == kyiv(2026, 5, 31, 23)
