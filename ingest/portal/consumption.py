@@ -25,7 +25,7 @@ from ingest.portal.history import MeterSpan, meter_spans
 
 GroupBy = Literal["hour", "day", "week", "month", "quarter", "year"]
 
-_BASE: dict[GroupBy, queries.GroupBy] = {
+BASE: dict[GroupBy, queries.GroupBy] = {  # the stored grain each size is summed from
     "hour": "hour",
     "day": "day",
     "week": "day",
@@ -198,7 +198,7 @@ async def point_consumption(
     """Buckets (oldest first) whose start lies in ``[start, end)``, both rounded
     out to whole buckets; buckets without reads are absent."""
     start, end = floor(start, group_by), ceil(end, group_by)
-    base = _BASE[group_by]
+    base = BASE[group_by]
     sums: dict[datetime, dict[int, int | None]] = {}
     ends: dict[datetime, datetime] = {}
     for span in await meter_spans(conn, point_id, start, end):

@@ -14,19 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from ingest.portal.consumption import Bucket, GroupBy
+from ingest.portal.consumption import BASE, Bucket, GroupBy
 from ingest.reconcile.periods import bounds, period_at
 from ingest.reconcile.policy import Policy
 
 _FINENESS: dict[GroupBy, int] = {"hour": 0, "day": 1, "month": 2}
-_EDGES: dict[GroupBy, GroupBy] = {
-    "hour": "hour",
-    "day": "day",
-    "week": "day",
-    "month": "month",
-    "quarter": "month",
-    "year": "month",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,7 +49,7 @@ def grain(group_by: GroupBy, policy: Policy) -> GroupBy:
         cutoffs = "day"
     else:
         cutoffs = "month"
-    return min(cutoffs, _EDGES[group_by], key=_FINENESS.__getitem__)
+    return min(cutoffs, BASE[group_by], key=_FINENESS.__getitem__)
 
 
 def per_period(buckets: Sequence[Bucket], policy: Policy) -> list[PeriodUsage]:

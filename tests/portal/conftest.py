@@ -93,7 +93,8 @@ def clean(url: str) -> None:
             conn.execute("SET LOCAL synchronous_commit = off")
             for table in _children_first([t for t in tables if t not in _KEEP], edges):
                 conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
-            conn.execute("UPDATE rollup_state SET watermark = '1970-01-01 00:00+00'")
+            if backend and backend[0] == "postgresql":  # TimescaleDB keeps its own
+                conn.execute("UPDATE rollup_state SET watermark = '1970-01-01 00:00+00'")
             conn.execute("UPDATE reconcile_state SET watermark = '1970-01-01 00:00+00'")
 
 
