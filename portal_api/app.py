@@ -5,22 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from fastapi import FastAPI
 
-from ingest.portal import audit
 from ingest.portal import sessions as sessions_sql
-from ingest.portal import tokens as tokens_sql
 from ingest.portal import users as users_sql
 from ingest.store import Store, open_store
-from portal_api import errors, mail, openapi
+from portal_api import errors, openapi
 from portal_api.errors import ProblemError
+from portal_api.invitations import invite_staff
 from portal_api.limits import BodyLimit
 from portal_api.mail import Mailer
 from portal_api.routers import api as routers
 from portal_api.security.passwords import Passwords
-from portal_api.security.tokens import new_token, token_hash
 from portal_api.settings import PortalSettings
 
 log = logging.getLogger(__name__)
@@ -93,25 +90,7 @@ async def _bootstrap_admin(
                         existing.role,
                     )
                 return
-            raw = new_token()
-            await tokens_sql.issue(
-                conn,
-                user_id=created.id,
-                purpose="reset",
-                token_hash=token_hash(raw),
-                ttl=timedelta(seconds=settings.confirm_token_ttl_s),
-            )
-            await audit.record(
-                conn,
-                actor="bootstrap",
-                action="user.create",
-                entity="user",
-                entity_id=created.id,
-                details={"email": created.email, "role": created.role},
-            )
-            await mailer.send(
-                created.email, *mail.staff_invitation(mailer.link("reset-password", raw), "admin")
-            )
+            await invite_staff(conn, created, actor="bootstrap", settings=settings, mailer=mailer)
     except ProblemError:  # the mail failed: the transaction rolled back
         log.error(
             "the bootstrap admin was not created: the set-password mail could not be sent "

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
 from ingest.portal import audit
 from ingest.portal import sessions as sessions_sql
-from ingest.portal import tokens as tokens_sql
 from ingest.portal import users as users_sql
 from ingest.portal.users import User
-from portal_api import mail
 from portal_api.deps import AdminUser, Conn, MailerDep, SettingsDep, actor
 from portal_api.errors import conflict, not_found, responses
+from portal_api.invitations import invite_staff
 from portal_api.schemas.staff import AuditOut, StaffUserIn, StaffUserPatch, UserRow
-from portal_api.security.tokens import new_token, token_hash
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -55,25 +52,7 @@ async def create_user(
     created = await users_sql.create_staff(conn, body.email, body.role)
     if created is None:
         raise conflict("email-taken", "a login with this e-mail exists")
-    raw = new_token()
-    await tokens_sql.issue(
-        conn,
-        user_id=created.id,
-        purpose="reset",
-        token_hash=token_hash(raw),
-        ttl=timedelta(seconds=settings.confirm_token_ttl_s),
-    )
-    await audit.record(
-        conn,
-        actor=actor(user),
-        action="user.create",
-        entity="user",
-        entity_id=created.id,
-        details={"email": created.email, "role": created.role},
-    )
-    await mailer.send(
-        created.email, *mail.staff_invitation(mailer.link("reset-password", raw), body.role)
-    )
+    await invite_staff(conn, created, actor=actor(user), settings=settings, mailer=mailer)
     return _row(created)
 
 
