@@ -20,6 +20,7 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 _DEFAULT_SPAN: dict[str, timedelta] = {
+    "15min": timedelta(days=1),
     "hour": timedelta(days=2),
     "day": timedelta(days=31),
     "week": timedelta(weeks=13),
@@ -28,6 +29,7 @@ _DEFAULT_SPAN: dict[str, timedelta] = {
     "year": timedelta(days=5 * 366),
 }
 _MAX_SPAN: dict[str, timedelta] = {
+    "15min": timedelta(days=93),
     "hour": timedelta(days=93),
     "day": timedelta(days=1100),
     "week": timedelta(days=3700),
@@ -76,19 +78,28 @@ def _aware(value: datetime) -> datetime:
 def window(period_from: datetime | None, period_to: datetime | None, group_by: GroupBy) -> Window:
     """Validate the range (aware, ordered, inside 2000..2100, not too long for
     the bucket size) and fill in the defaults."""
+    start, end = span(period_from, period_to, group_by, named=f"group_by={group_by}")
+    return Window(start=start, end=end, group_by=group_by)
+
+
+def span(
+    period_from: datetime | None, period_to: datetime | None, size: str, *, named: str
+) -> tuple[datetime, datetime]:
+    """Aware, ordered bounds inside 2000..2100, no longer than bucket ``size``
+    allows (``named`` says the size in the error). Naive times are Kyiv local;
+    the defaults end now and span the size's default."""
     end = _aware(period_to) if period_to is not None else datetime.now(UTC)
     start = _aware(period_from) if period_from is not None else None
     for value in (start, end):
         if value is not None and not EARLIEST <= value <= LATEST:
             raise invalid("bad-period", "periods must lie between 2000-01-01 and 2100-01-01")
     if start is None:
-        start = max(EARLIEST, end - _DEFAULT_SPAN[group_by])
+        start = max(EARLIEST, end - _DEFAULT_SPAN[size])
     if start >= end:
         raise invalid("bad-period", "period_from must be before period_to")
-    if end - start > _MAX_SPAN[group_by]:
-        days = _MAX_SPAN[group_by].days
-        raise invalid("period-too-long", f"at most {days} days with group_by={group_by}")
-    return Window(start=start, end=end, group_by=group_by)
+    if end - start > _MAX_SPAN[size]:
+        raise invalid("period-too-long", f"at most {_MAX_SPAN[size].days} days with {named}")
+    return start, end
 
 
 async def buckets(conn: Conn, point: Point, w: Window) -> list[Bucket]:

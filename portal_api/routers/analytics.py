@@ -11,7 +11,7 @@ that: ask for CSV or Parquet, which stream any size).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import psycopg
@@ -27,6 +27,7 @@ from ingest.analytics.buckets import BucketSize, Table, coarsest, floor
 from ingest.analytics.completeness import Dimension as CompletenessBy
 from ingest.analytics.query import Column
 from ingest.analytics.top import MAX_N
+from portal_api import usage
 from portal_api.deps import AnalystUser, Conn, SettingsDep, StoreDep
 from portal_api.errors import ProblemError, invalid, responses
 from portal_api.schemas.common import Kwh, kwh
@@ -35,28 +36,6 @@ from portal_api.uploads import content_disposition
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
 JSON_MAX_ROWS = 50_000
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-
-_DEFAULT_SPAN: dict[BucketSize, timedelta] = {
-    "15min": timedelta(days=1),
-    "hour": timedelta(days=2),
-    "day": timedelta(days=31),
-    "week": timedelta(weeks=13),
-    "month": timedelta(days=366),
-    "quarter": timedelta(days=731),
-    "year": timedelta(days=5 * 366),
-}
-_MAX_SPAN: dict[BucketSize, timedelta] = {
-    "15min": timedelta(days=93),
-    "hour": timedelta(days=93),
-    "day": timedelta(days=1100),
-    "week": timedelta(days=3700),
-    "month": timedelta(days=7400),
-    "quarter": timedelta(days=7400),
-    "year": timedelta(days=36600),
-}
-
 Format = Literal["json", "csv", "parquet"]
 
 PeriodFrom = Annotated[
@@ -142,19 +121,7 @@ def _span(
     period_from: datetime | None, period_to: datetime | None, size: BucketSize
 ) -> tuple[datetime, datetime]:
     """Aware, ordered bounds inside 2000..2100, no longer than the size allows."""
-    end = _aware(period_to) if period_to is not None else datetime.now(UTC)
-    start = _aware(period_from) if period_from is not None else end - _DEFAULT_SPAN[size]
-    if not (EARLIEST <= start <= LATEST and EARLIEST <= end <= LATEST):
-        raise invalid("bad-period", "periods must lie between 2000-01-01 and 2100-01-01")
-    if start >= end:
-        raise invalid("bad-period", "period_from must be before period_to")
-    if end - start > _MAX_SPAN[size]:
-        raise invalid("period-too-long", f"at most {_MAX_SPAN[size].days} days with {size}")
-    return start, end
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=KYIV)
+    return usage.span(period_from, period_to, size, named=size)
 
 
 T = TypeVar("T", bound=BaseModel)
