@@ -10,7 +10,7 @@ from ingest.portal import accounts as accounts_sql
 from portal_api import usage
 from portal_api.deps import EIC_PATTERN, AnalystUser, Conn
 from portal_api.errors import not_found, responses
-from portal_api.routers.consumption import page_of
+from portal_api.routers.consumption import consumption_page
 from portal_api.schemas.consumption import ConsumptionPage
 
 router = APIRouter(prefix="/analyst", tags=["analyst"])
@@ -36,14 +36,14 @@ async def consumption(
     point = await accounts_sql.point_by_eic(conn, eic)
     if point is None:
         raise not_found("no such metering point")
-    w = usage.window(period_from, period_to, group_by)
-    rows = await usage.buckets(conn, point, w)
-    return page_of(
+    return await consumption_page(
         request,
-        rows,
+        conn,
+        point,
+        period_from=period_from,
+        period_to=period_to,
+        group_by=group_by,
         order_by=order_by,
         page_size=page_size,
         page=page,
-        eic=point.eic,
-        group_by=group_by,
     )

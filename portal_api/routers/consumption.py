@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from drivers.domain import KYIV
-from ingest.portal.consumption import Bucket, ZoneUsage
+from ingest.portal.accounts import Point
+from ingest.portal.consumption import Bucket, GroupBy, ZoneUsage
 from ingest.reconcile import PeriodRead, parse_period, period_reads
 from portal_api import points, usage
 from portal_api.deps import AccountPoint, Conn
@@ -55,6 +56,32 @@ def page_of(
     )
 
 
+async def consumption_page(
+    request: Request,
+    conn: Conn,
+    point: Point,
+    *,
+    period_from: datetime | None,
+    period_to: datetime | None,
+    group_by: GroupBy,
+    order_by: str,
+    page_size: int,
+    page: int,
+) -> ConsumptionPage:
+    """One page of ``point``'s consumption (the consumer's and the analyst's route)."""
+    w = usage.window(period_from, period_to, group_by)
+    rows = await usage.buckets(conn, point, w)
+    return page_of(
+        request,
+        rows,
+        order_by=order_by,
+        page_size=page_size,
+        page=page,
+        eic=point.eic,
+        group_by=group_by,
+    )
+
+
 @router.get(
     "",
     summary="Consumption per bucket and zone (P8, P12)",
@@ -74,16 +101,16 @@ async def consumption(
     """Register differences of the point's meters (a meter replaced inside a
     bucket adds both meters' energy), per tariff zone and in total, in exact kWh.
     ``group_by=month`` gives the billing periods (calendar months)."""
-    w = usage.window(period_from, period_to, group_by)
-    rows = await usage.buckets(conn, point, w)
-    return page_of(
+    return await consumption_page(
         request,
-        rows,
+        conn,
+        point,
+        period_from=period_from,
+        period_to=period_to,
+        group_by=group_by,
         order_by=order_by,
         page_size=page_size,
         page=page,
-        eic=point.eic,
-        group_by=group_by,
     )
 
 
