@@ -35,6 +35,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from drivers.mqtt.client import BufferedClient
 from drivers.mqtt.config import MqttConfig, MqttProtocol
 from drivers.mqtt.errors import MqttConfigError, MqttConnectError, SubscriptionRefused
 from drivers.mqtt.inbox import Inbox, Incoming
@@ -234,6 +235,8 @@ class MqttSession:
         if self._sock is not None and not self._reading:
             self._reading = True
             self._loop.add_reader(self._sock, self._on_readable)
+            if self._has_buffered():
+                self._loop.call_soon(self._on_readable)
 
     def _pause(self) -> None:
         if self._sock is not None and self._reading:
@@ -252,10 +255,18 @@ class MqttSession:
                 return
             if self._received == before:
                 break
-        sock = self._sock
-        if isinstance(sock, ssl.SSLSocket) and self._reading and sock.pending():
-            self._loop.call_soon(self._on_readable)  # TLS buffers what select() cannot see
+        if self._reading and self._has_buffered():
+            self._loop.call_soon(self._on_readable)  # bytes select() cannot see
         self._after_io()
+
+    def _has_buffered(self) -> bool:
+        """Received bytes wait in the client's buffer or in TLS, where select() cannot see them."""
+        sock = self._sock
+        if sock is None:
+            return False
+        if self._client.buffered():
+            return True
+        return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
 
     def _after_io(self) -> None:
         """Write what paho has queued; watch for writability while some is left."""
@@ -275,15 +286,16 @@ class MqttSession:
 
     # --- paho callbacks (event loop thread) ----------------------------------------------
 
-    def _make_client(self) -> paho.Client:
+    def _make_client(self) -> BufferedClient:
         cfg = self._config
         v5 = cfg.protocol is MqttProtocol.V5
-        client = _Client(
+        client = BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=cfg.client_id,
             protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
             clean_session=None if v5 else False,
             manual_ack=True,
+            deliver=self._on_publish,
         )
         client.connect_timeout = cfg.connect_timeout
         if cfg.username is not None:
@@ -345,7 +357,17 @@ class MqttSession:
         if threading.get_ident() == self._loop_thread and sock is self._sock:
             self._unwatch()
 
+    def _on_publish(self, topic: bytes, payload: bytes, mid: int, qos: int) -> None:
+        """A PUBLISH from the client's fast path."""
+        try:
+            text: str | None = topic.decode()
+        except UnicodeDecodeError:
+            text = None
+        self._received += 1
+        self._inbox.put(Incoming(text, payload, mid, qos, self._generation))
+
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        """A PUBLISH that paho read itself (split across reads, or QoS 2)."""
         try:
             topic: str | None = message.topic
         except UnicodeDecodeError:
@@ -373,22 +395,6 @@ class MqttSession:
         level = logging.WARNING if self._attempt == 0 else logging.DEBUG
         log.log(level, "MQTT %s (client %s); retrying", text, self._config.client_id)
         self._last_error = text
-
-
-class _Client(paho.Client):
-    """paho's client, without the per-topic callback lookup on every message.
-
-    paho walks its trie of per-topic callbacks (``message_callback_add``) for
-    each PUBLISH before it calls ``on_message``; the session registers none, and
-    the walk was ~9 % of the gateway's receive path in a profile. Messages go
-    straight to ``on_message`` under paho's callback lock, exceptions included,
-    as paho itself does when no per-topic callback matches."""
-
-    def _handle_on_message(self, message: paho.MQTTMessage) -> None:
-        on_message = self.on_message
-        if on_message is not None:
-            with self._in_callback_mutex:
-                on_message(self, self._userdata, message)
 
 
 class _TlsContext(ssl.SSLContext):
