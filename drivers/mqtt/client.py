@@ -33,6 +33,7 @@ from time import monotonic
 from typing import Any
 
 import paho.mqtt.client as paho
+from paho.mqtt.enums import MQTTErrorCode
 
 RECV_SIZE = 256 * 1024
 """Bytes asked of the socket per ``recv`` when the buffer is empty."""
@@ -63,6 +64,10 @@ class BufferedClient(paho.Client):
         """Whether received bytes wait in the buffer (the socket may look idle)."""
         return bool(self._rx) and self._rx_sock is self._sock
 
+    def queue_pubacks(self, packets: bytes) -> None:
+        """Queue ready-made PUBACK packets, one after another, as a single write."""
+        self._packet_queue(paho.PUBACK, packets, 0, 0)
+
     # --- buffered socket reads -------------------------------------------------------
 
     def _buffer(self) -> bytearray:
@@ -85,7 +90,7 @@ class BufferedClient(paho.Client):
 
     # --- the PUBLISH fast path ---------------------------------------------------------
 
-    def _packet_read(self) -> paho.MQTTErrorCode:
+    def _packet_read(self) -> MQTTErrorCode:
         if self._in_packet["command"] == 0 and self._manual_ack:
             rx = self._buffer()
             if rx and rx[0] & 0xF4 == _PUBLISH:  # QoS 0 or 1

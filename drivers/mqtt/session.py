@@ -3,9 +3,10 @@
 Everything that touches the client runs on the event loop thread, except the
 blocking TCP/TLS connect, which runs in the default executor while the loop
 leaves the client alone (``_connected`` is False then). So paho needs no
-locking: ``Client.ack`` queues a PUBACK and writes it at once from whichever
-thread calls it, which is only safe because that is always the loop thread
-(``MqttSession.ack`` hops there from any other thread).
+locking: paho writes a queued packet at once from whichever thread queues it,
+which is only safe because that is always the loop thread (``MqttSession.ack``
+hops there from any other thread). PUBACKs are gathered during one turn of the
+loop and queued as one write.
 
 Reading: the socket is watched with ``add_reader`` only while the inbox has
 room; a full inbox stops reading (TCP then pushes back to the broker) while
@@ -51,6 +52,8 @@ _GOODBYE_WAIT = 2.0
 """How long closing waits for the DISCONNECT to be written."""
 
 _OK = paho.MQTT_ERR_SUCCESS
+_PUBACK = b"\x40\x02"
+"""PUBACK fixed header; the packet id follows (v5: success, so no reason code)."""
 
 
 def backoff_delay(attempt: int, low: float, high: float) -> float:
@@ -70,6 +73,8 @@ class MqttSession:
         self._tls_context: _TlsContext | None = None
         self._client = self._make_client()
         self._generation = 0
+        self._acks = bytearray()
+        """PUBACK packets of the current connection not yet handed to paho."""
         self._connected = False
         self._closing = False
         self._attempt = 0
@@ -105,6 +110,7 @@ class MqttSession:
         """Send the acks given so far, DISCONNECT (the broker keeps the session), stop."""
         self._closing = True
         if self._connected:
+            self._send_acks(self._generation)
             self._client.disconnect()
             self._after_io()
         self._stop.set()
@@ -118,14 +124,25 @@ class MqttSession:
     # --- acknowledgements ----------------------------------------------------------
 
     def ack(self, mid: int, generation: int) -> None:
-        """Send the PUBACK of ``mid`` if its connection is still the current one."""
+        """Send the PUBACK of ``mid`` if its connection is still the current one.
+
+        PUBACKs given during one turn of the event loop leave in one write
+        (a batch commit acks thousands of messages at once).
+        """
         if threading.get_ident() != self._loop_thread:
             self._loop.call_soon_threadsafe(self.ack, mid, generation)
             return
         if self._connected and generation == self._generation:
-            self._client.ack(mid, 1)
-            if self._sock is not None and self._client.want_write():
-                self._after_io()
+            if not self._acks:
+                self._loop.call_soon(self._send_acks, generation)
+            self._acks += _PUBACK + mid.to_bytes(2, "big")
+
+    def _send_acks(self, generation: int) -> None:
+        """Hand the PUBACKs gathered since the last turn to paho, unless the connection changed."""
+        acks, self._acks = self._acks, bytearray()
+        if acks and self._connected and generation == self._generation:
+            self._client.queue_pubacks(bytes(acks))
+            self._after_io()
 
     # --- the connection loop ---------------------------------------------------------
 
@@ -133,6 +150,7 @@ class MqttSession:
         try:
             while not self._closing:
                 self._generation += 1
+                self._acks = bytearray()  # PUBACKs of a lost connection are void
                 self._lost.clear()
                 if await self._connect():
                     self._watch()
