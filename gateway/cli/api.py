@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from fastapi import FastAPI
 
 from gateway.database import database_url
 from gateway.settings import Settings, settings_or_exit
 from ingest.migrate import migrate, status
-from portal_api import create_app
-from portal_api.devmail import DevMailServer
-from portal_api.settings import PortalSettings, portal_settings_or_exit
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from portal_api.settings import PortalSettings
+
+# FastAPI, pandas and the exporters take about a second to import: they load
+# when the API is served, not with every ``metergate`` command (the gateway's
+# worker processes start faster without them).
 
 
 def api(
@@ -31,6 +35,8 @@ def api(
     ] = False,
 ) -> None:
     """Serve the portal API under /api/v1 (OpenAPI at /api/v1/openapi.json)."""
+    from portal_api.settings import portal_settings_or_exit
+
     settings = settings_or_exit()
     portal = portal_settings_or_exit()
     url = database_url(settings)
@@ -50,6 +56,11 @@ def serve(
     dev_smtp: bool = False,
 ) -> None:
     """Run uvicorn until interrupted (``metergate demo`` calls this too)."""
+    import uvicorn
+
+    from portal_api import create_app
+    from portal_api.devmail import DevMailServer
+
     with contextlib.ExitStack() as stack:
         if dev_smtp:
             mail = stack.enter_context(DevMailServer(echo=True))
@@ -80,6 +91,9 @@ def serve(
 
 def app_from_env() -> FastAPI:
     """The app of one uvicorn worker (``--workers`` > 1), from the environment."""
+    from portal_api import create_app
+    from portal_api.settings import portal_settings_or_exit
+
     settings = settings_or_exit()
     return create_app(
         database_url=database_url(settings),

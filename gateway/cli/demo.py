@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from gateway.database import database_url
-from gateway.demo import DemoOptions, run_demo
 from gateway.settings import settings_or_exit
 
 
@@ -25,6 +24,8 @@ def demo(
     api_port: Annotated[int, typer.Option(help="Port of the portal API.")] = 8000,
 ) -> None:
     """Run the chain: embedded PostgreSQL and broker, simulators, gateway, API."""
+    from gateway.demo import DemoOptions, run_demo  # the CLI loads what a command needs
+
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
