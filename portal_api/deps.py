@@ -7,11 +7,14 @@ must carry the session's CSRF token in ``X-CSRF-Token``; a bearer request need
 not (a browser never adds that header on its own). Account-scoped routes
 resolve ``{account_number}`` among the caller's linked accounts only: anyone
 else's account is a 404, exactly like one that does not exist.
+
+Every dependency is ``async def``, even where it awaits nothing: FastAPI runs a
+plain ``def`` dependency in a worker thread, a thread hand-off per request.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated
 
 import psycopg
@@ -40,22 +43,22 @@ EIC_PATTERN = r"^[0-9A-Za-z-]{16}$"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _settings(request: Request) -> PortalSettings:
+async def _settings(request: Request) -> PortalSettings:
     settings: PortalSettings = request.app.state.settings
     return settings
 
 
-def _store(request: Request) -> Store:
+async def _store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
 
-def _mailer(request: Request) -> Mailer:
+async def _mailer(request: Request) -> Mailer:
     mailer: Mailer = request.app.state.mailer
     return mailer
 
 
-def _passwords(request: Request) -> Passwords:
+async def _passwords(request: Request) -> Passwords:
     passwords: Passwords = request.app.state.passwords
     return passwords
 
@@ -90,7 +93,7 @@ async def _connection(
 Conn = Annotated[psycopg.AsyncConnection[TupleRow], Depends(_connection, scope="function")]
 
 
-def _client_address(request: Request) -> str:
+async def _client_address(request: Request) -> str:
     """The client's address as the server sees it (uvicorn's --proxy-headers and
     --forwarded-allow-ips decide whether X-Forwarded-For is believed)."""
     return request.client.host if request.client else "unknown"
@@ -159,8 +162,8 @@ async def _user(principal: Annotated[SessionUser | None, Depends(_principal)]) -
 CurrentUser = Annotated[SessionUser, Depends(_user)]
 
 
-def _role(*roles: Role) -> Callable[[SessionUser], SessionUser]:
-    def check(user: CurrentUser) -> SessionUser:
+def _role(*roles: Role) -> Callable[[SessionUser], Coroutine[None, None, SessionUser]]:
+    async def check(user: CurrentUser) -> SessionUser:
         if user.role not in roles:
             raise forbidden()
         return user

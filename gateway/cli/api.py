@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gateway.cli import api_workers
 from gateway.database import database_url
 from gateway.settings import Settings, settings_or_exit
 from ingest.migrate import migrate, status
@@ -79,6 +80,9 @@ def serve(
         os.environ["METERGATE_DATABASE_URL"] = url
         os.environ["METERGATE_SMTP_HOST"] = portal.smtp_host
         os.environ["METERGATE_SMTP_PORT"] = str(portal.smtp_port)
+        if api_workers.supported():
+            api_workers.run(host, port, workers, "gateway.cli.api:app_from_env")
+            return
         uvicorn.run(
             "gateway.cli.api:app_from_env",
             factory=True,

@@ -80,7 +80,7 @@ ZoneQuery = Annotated[
 SourceQuery = Annotated[Source, Query(description="Which readings.")]
 
 
-def _selection(
+async def _selection(
     eic: EicQuery = None,
     serial: SerialQuery = None,
     region: RegionQuery = None,
@@ -100,7 +100,7 @@ def _selection(
     )
 
 
-def _meter_selection(
+async def _meter_selection(
     eic: EicQuery = None,
     serial: SerialQuery = None,
     region: RegionQuery = None,
@@ -108,7 +108,7 @@ def _meter_selection(
     plan: PlanQuery = None,
     source: SourceQuery = Source.AUTO,
 ) -> analytics.Selection:
-    return _selection(
+    return await _selection(
         eic=eic, serial=serial, region=region, address=address, plan=plan, source=source
     )
 
