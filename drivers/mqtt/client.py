@@ -50,6 +50,21 @@ class MalformedPublish(ValueError):
     """A PUBLISH whose lengths do not add up (the connection is dropped)."""
 
 
+def _varint(buf: bytearray, pos: int, end: int, what: str) -> tuple[int, int] | None:
+    """The MQTT variable byte integer at ``pos`` (1..4 bytes, 7 bits each, least
+    significant first) and the position after it; None if it runs past ``end``."""
+    value = 0
+    for shift in (0, 7, 14, 21):
+        if pos >= end:
+            return None
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+    raise MalformedPublish(f"{what} longer than 4 bytes")
+
+
 class BufferedClient(paho.Client):
     """paho's client with a receive buffer and a direct path for PUBLISH packets."""
 
@@ -105,21 +120,10 @@ class BufferedClient(paho.Client):
     def _take_publish(self, rx: bytearray) -> bool:
         """Parse and deliver the PUBLISH at the head of ``rx`` if it is whole there."""
         size = len(rx)
-        # Remaining length: 1..4 bytes, 7 bits each, least significant first.
-        length = 0
-        shift = 0
-        pos = 1
-        while True:
-            if pos >= size:
-                return False
-            byte = rx[pos]
-            length |= (byte & 0x7F) << shift
-            pos += 1
-            if not byte & 0x80:
-                break
-            shift += 7
-            if shift > 21:
-                raise MalformedPublish("remaining length longer than 4 bytes")
+        header = _varint(rx, 1, size, "remaining length")
+        if header is None:
+            return False
+        length, pos = header
         end = pos + length
         if end > size:
             return False
@@ -132,19 +136,10 @@ class BufferedClient(paho.Client):
             raise MalformedPublish("topic and packet id exceed the packet")
         mid = (rx[topic_end] << 8) | rx[topic_end + 1] if qos else 0
         if self._v5:
-            properties = 0
-            shift = 0
-            while True:
-                if body >= end:
-                    raise MalformedPublish("properties exceed the packet")
-                byte = rx[body]
-                properties |= (byte & 0x7F) << shift
-                body += 1
-                if not byte & 0x80:
-                    break
-                shift += 7
-                if shift > 21:
-                    raise MalformedPublish("property length longer than 4 bytes")
+            found = _varint(rx, body, end, "property length")
+            if found is None:
+                raise MalformedPublish("properties exceed the packet")
+            properties, body = found
             body += properties
             if body > end:
                 raise MalformedPublish("properties exceed the packet")

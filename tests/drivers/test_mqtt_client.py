@@ -234,10 +234,19 @@ async def test_a_full_inbox_resumes_with_packets_still_buffered() -> None:
     assert got == sent(messages)
 
 
-async def test_a_malformed_publish_drops_the_connection_after_the_good_ones() -> None:
+MALFORMED = {
+    "properties past the end": Publish("m/B/reading", b"p", mid=9, properties=varint(50)).encode(
+        True
+    ),
+    "topic past the end": b"\x32\x05\x00\x40m/B\x00",
+    "five-byte remaining length": b"\x32\xff\xff\xff\xff\x01" + bytes(64),
+}
+
+
+@pytest.mark.parametrize("bad", MALFORMED.values(), ids=MALFORMED.keys())
+async def test_a_malformed_publish_drops_the_connection_after_the_good_ones(bad: bytes) -> None:
     good = SHAPES[0]
-    bad = Publish("m/BAD/reading", b"p", mid=9, properties=varint(50))  # 50 > packet
-    peer_chunks = [good.encode(True) + bad.encode(True)]
+    peer_chunks = [good.encode(True) + bad]
     peer = Peer(v5=True, chunks=peer_chunks)
     async with peer_server(peer) as port:
         inbox = Inbox(100, on_room=lambda: None)
