@@ -138,9 +138,15 @@ class MqttSession:
             self._acks += _PUBACK + mid.to_bytes(2, "big")
 
     def _send_acks(self, generation: int) -> None:
-        """Hand the PUBACKs gathered since the last turn to paho, unless the connection changed."""
+        """Hand the PUBACKs gathered since the last turn to paho.
+
+        A call scheduled on an earlier connection does nothing: that
+        connection's PUBACKs were dropped when it ended, and what the buffer
+        holds now belongs to the new one, which scheduled its own call."""
+        if generation != self._generation:
+            return
         acks, self._acks = self._acks, bytearray()
-        if acks and self._connected and generation == self._generation:
+        if acks and self._connected:
             self._client.queue_pubacks(bytes(acks))
             self._after_io()
 
