@@ -382,7 +382,7 @@ class MqttSession:
             self._unwatch()
 
     def _on_publish(self, topic: bytes, payload: bytes, mid: int, qos: int) -> None:
-        """A PUBLISH from the client's fast path."""
+        """A PUBLISH, from the client's fast path or from ``_on_message``."""
         try:
             text: str | None = topic.decode()
         except UnicodeDecodeError:
@@ -392,15 +392,8 @@ class MqttSession:
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         """A PUBLISH that paho read itself (split across reads, or QoS 2)."""
-        try:
-            topic: str | None = message.topic
-        except UnicodeDecodeError:
-            topic = None
-        payload = message.payload
-        if type(payload) is not bytes:
-            payload = bytes(payload)
-        self._received += 1
-        self._inbox.put(Incoming(topic, payload, message.mid, message.qos, self._generation))
+        topic = message._topic  # the raw bytes; .topic would raise on bad UTF-8
+        self._on_publish(bytes(topic), bytes(message.payload), message.mid, message.qos)
 
     # --- helpers -------------------------------------------------------------------------
 
