@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,10 +39,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_store(
-            database_url, min_size=pool_min_size, max_size=pool_max_size
+            database_url,
+            min_size=pool_min_size,
+            max_size=pool_max_size,
         ) as store:
             app.state.store = store
             await _housekeeping(store, settings, app.state.mailer)
+            _freeze_startup_heap()
             yield
 
     app = FastAPI(
@@ -60,6 +64,17 @@ def create_app(
     routers.include(app)
     openapi.install(app)
     return app
+
+
+def _freeze_startup_heap() -> None:
+    """Move everything alive after start-up (modules, routes, schemas, the pool)
+    out of the cyclic collector's reach. A full collection otherwise walks those
+    ~190,000 objects every time: under load, a 70–90 ms pause every second or
+    two that every request in flight waits out (measured in the API benchmark,
+    where it made most of the 99th-percentile latency). The objects stay alive
+    as before; only the collector stops re-scanning them."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _housekeeping(store: Store, settings: PortalSettings, mailer: Mailer) -> None:
