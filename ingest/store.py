@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+import psycopg
+from psycopg import sql
+from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from ingest.errors import MigrationError
@@ -36,8 +39,12 @@ async def open_store(
     future_tolerance: timedelta = timedelta(minutes=5),
     connect_timeout_s: float = 10.0,
     acquire_timeout_s: float = 2.0,
+    session_settings: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Store]:
     """Open a pool on a migrated database; say which backend it is.
+
+    ``session_settings`` are server settings (``SET name = value``) for every
+    pooled connection, applied once when it connects.
 
     ``connect_timeout_s`` bounds the first connection; ``acquire_timeout_s`` how
     long a write waits for a connection later — short, so that while the
@@ -45,7 +52,12 @@ async def open_store(
     of stalling its drivers.
     """
     pool = AsyncConnectionPool(
-        conninfo, min_size=min_size, max_size=max_size, timeout=acquire_timeout_s, open=False
+        conninfo,
+        min_size=min_size,
+        max_size=max_size,
+        timeout=acquire_timeout_s,
+        open=False,
+        configure=_configure(session_settings) if session_settings else None,
     )
     await pool.open(wait=True, timeout=connect_timeout_s)
     try:
@@ -67,3 +79,20 @@ async def open_store(
         yield Store(conninfo=conninfo, backend=backend, pool=pool, writer=writer)
     finally:
         await pool.close()
+
+
+def _configure(
+    settings: Mapping[str, str],
+) -> Callable[[psycopg.AsyncConnection[TupleRow]], Awaitable[None]]:
+    statements = [
+        sql.SQL("SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
+        for name, value in settings.items()
+    ]
+
+    async def configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+        await conn.set_autocommit(True)  # a plain SET, not one undone with a transaction
+        for statement in statements:
+            await conn.execute(statement)
+        await conn.set_autocommit(False)
+
+    return configure

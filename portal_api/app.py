@@ -25,6 +25,16 @@ log = logging.getLogger(__name__)
 
 VERSION = "1.0.0"
 
+SESSION_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
+"""For the API's pooled connections. psycopg prepares a statement once it has
+run five times on a connection; PostgreSQL then still plans it anew on every
+call while it guesses a plan for the values beats the general one. The
+portal's repeated statements look rows up by user, account, point and meter,
+where the general plan is the same plan: for the consumption query planning
+took 0.35–0.42 ms, running it 0.15 ms. Analytics queries, whose best plan does
+depend on the range asked, set ``force_custom_plan`` for their transaction
+(``ingest.analytics.query.SETTINGS``)."""
+
 
 def create_app(
     *,
@@ -42,6 +52,7 @@ def create_app(
             database_url,
             min_size=pool_min_size,
             max_size=pool_max_size,
+            session_settings=SESSION_SETTINGS,
         ) as store:
             app.state.store = store
             await _housekeeping(store, settings, app.state.mailer)

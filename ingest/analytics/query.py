@@ -68,6 +68,10 @@ SETTINGS = (
     "SET LOCAL work_mem = '64MB'",
     # A cursor's plan favours the first rows by default; exports read them all.
     "SET LOCAL cursor_tuple_fraction = 1.0",
+    # A fleet query's best plan depends on the range and selection asked: plan
+    # it for the values given, also where the connection prefers generic plans
+    # (the portal API's do).
+    "SET LOCAL plan_cache_mode = force_custom_plan",
 )
 """Set for the transaction that runs an analytics query."""
 
