@@ -4,7 +4,8 @@ TimescaleDB: ``refresh_continuous_aggregate`` over everything older than an
 hour (only invalidated buckets are recomputed). Plain PostgreSQL: the same
 contract by hand — recompute the local days named in ``rollup_invalidations``
 that lie below the new watermark, materialize the days between the old and the
-new watermark, and move the watermark (see migration 0003 for the tables).
+new watermark, recompute the months of those days and the months the watermark
+left, and move the watermark (see migrations 0003 and 0008 for the tables).
 Between refreshes both backends answer recent buckets live from ``readings``.
 The gateway runs ``refresh`` on a schedule; callers that need late data folded
 in at once (tests, period close) call it directly.
@@ -76,6 +77,47 @@ GROUP BY meter_id, register, source, date_trunc('day', read_at, 'Europe/Kyiv')
 """
 
 
+# The months whose materialized row must be made again (migration 0008): those
+# of the recomputed days, and those the watermark's month left behind; only
+# months wholly below the new watermark's month are kept materialized.
+_MONTHS_TO_RECOMPUTE = """
+WITH bounds AS (
+    SELECT date_trunc('month', %(old_wm)s::timestamptz, 'Europe/Kyiv') AS old_month,
+           date_trunc('month', %(new_wm)s::timestamptz, 'Europe/Kyiv') AS new_month
+), months AS (
+    SELECT date_trunc('month', d, 'Europe/Kyiv') AS m
+    FROM unnest(%(starts)s::timestamptz[]) AS d
+    UNION
+    SELECT g AT TIME ZONE 'Europe/Kyiv'
+    FROM bounds,
+         generate_series(old_month AT TIME ZONE 'Europe/Kyiv',
+                         new_month AT TIME ZONE 'Europe/Kyiv' - INTERVAL '1 month',
+                         INTERVAL '1 month') AS g
+)
+SELECT m, ((m AT TIME ZONE 'Europe/Kyiv') + INTERVAL '1 month') AT TIME ZONE 'Europe/Kyiv'
+FROM months, bounds
+WHERE m < new_month
+ORDER BY m
+"""
+
+_FORGET_MONTHS = "DELETE FROM readings_monthly_mat WHERE bucket = ANY(%(starts)s::timestamptz[])"
+
+_RECOMPUTE_MONTHS = """
+INSERT INTO readings_monthly_mat
+SELECT meter_id, register, source,
+       date_trunc('month', bucket, 'Europe/Kyiv'),
+       min(first_at),
+       (array_agg(first_wh ORDER BY first_at))[1],
+       max(last_at),
+       (array_agg(last_wh ORDER BY last_at DESC))[1],
+       min(min_wh), max(max_wh), sum(n)::bigint
+FROM readings_daily_mat
+WHERE bucket >= %(lo)s AND bucket < %(hi)s
+  AND date_trunc('month', bucket, 'Europe/Kyiv') = ANY(%(starts)s::timestamptz[])
+GROUP BY meter_id, register, source, date_trunc('month', bucket, 'Europe/Kyiv')
+"""
+
+
 def refresh(conninfo: str, backend: Backend, *, now: datetime | None = None) -> int:
     """Fold everything written so far into the materialized rollups.
 
@@ -102,6 +144,14 @@ def refresh(conninfo: str, backend: Backend, *, now: datetime | None = None) -> 
                 bounds = {"starts": [d[0] for d in days], "lo": days[0][0], "hi": days[-1][1]}
                 conn.execute(_FORGET, bounds)
                 conn.execute(_RECOMPUTE, bounds)
+            months = conn.execute(
+                _MONTHS_TO_RECOMPUTE,
+                {"old_wm": old_wm, "new_wm": new_wm, "starts": [d[0] for d in days]},
+            ).fetchall()
+            if months:
+                bounds = {"starts": [m[0] for m in months], "lo": months[0][0], "hi": months[-1][1]}
+                conn.execute(_FORGET_MONTHS, bounds)
+                conn.execute(_RECOMPUTE_MONTHS, bounds)
             if new_wm != old_wm:
                 _move_watermark(conn, new_wm)
             return len(days)
