@@ -94,27 +94,10 @@ WITH bounds AS (
                          new_month AT TIME ZONE 'Europe/Kyiv' - INTERVAL '1 month',
                          INTERVAL '1 month') AS g
 )
-SELECT m, ((m AT TIME ZONE 'Europe/Kyiv') + INTERVAL '1 month') AT TIME ZONE 'Europe/Kyiv'
+SELECT m
 FROM months, bounds
 WHERE m < new_month
 ORDER BY m
-"""
-
-_FORGET_MONTHS = "DELETE FROM readings_monthly_mat WHERE bucket = ANY(%(starts)s::timestamptz[])"
-
-_RECOMPUTE_MONTHS = """
-INSERT INTO readings_monthly_mat
-SELECT meter_id, register, source,
-       date_trunc('month', bucket, 'Europe/Kyiv'),
-       min(first_at),
-       (array_agg(first_wh ORDER BY first_at))[1],
-       max(last_at),
-       (array_agg(last_wh ORDER BY last_at DESC))[1],
-       min(min_wh), max(max_wh), sum(n)::bigint
-FROM readings_daily_mat
-WHERE bucket >= %(lo)s AND bucket < %(hi)s
-  AND date_trunc('month', bucket, 'Europe/Kyiv') = ANY(%(starts)s::timestamptz[])
-GROUP BY meter_id, register, source, date_trunc('month', bucket, 'Europe/Kyiv')
 """
 
 
@@ -149,9 +132,7 @@ def refresh(conninfo: str, backend: Backend, *, now: datetime | None = None) -> 
                 {"old_wm": old_wm, "new_wm": new_wm, "starts": [d[0] for d in days]},
             ).fetchall()
             if months:
-                bounds = {"starts": [m[0] for m in months], "lo": months[0][0], "hi": months[-1][1]}
-                conn.execute(_FORGET_MONTHS, bounds)
-                conn.execute(_RECOMPUTE_MONTHS, bounds)
+                conn.execute("SELECT rollup_remake_months(%s)", ([m[0] for m in months],))
             if new_wm != old_wm:
                 _move_watermark(conn, new_wm)
             return len(days)

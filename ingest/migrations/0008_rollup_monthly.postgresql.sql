@@ -15,6 +15,12 @@
 -- rollup_publish, like the daily watermark. Same rows as before, by definition.
 CREATE TABLE readings_monthly_mat (LIKE readings_daily_mat INCLUDING ALL);
 
+-- Make the materialized rows of the given months (Kyiv month starts) again
+-- from the daily rollup; ingest.rollups.refresh calls it.
+CREATE FUNCTION rollup_remake_months(starts timestamptz[]) RETURNS void
+LANGUAGE sql
+AS $fn$
+DELETE FROM readings_monthly_mat WHERE bucket = ANY(starts);
 INSERT INTO readings_monthly_mat
 SELECT meter_id, register, source,
        date_trunc('month', bucket, 'Europe/Kyiv'),
@@ -24,8 +30,16 @@ SELECT meter_id, register, source,
        (array_agg(last_wh ORDER BY last_at DESC))[1],
        min(min_wh), max(max_wh), sum(n)::bigint
 FROM readings_daily_mat
-WHERE bucket < (SELECT date_trunc('month', watermark, 'Europe/Kyiv') FROM rollup_state)
+WHERE bucket >= (SELECT min(s) FROM unnest(starts) AS s)
+  AND bucket < (SELECT (max(s) AT TIME ZONE 'Europe/Kyiv' + INTERVAL '1 month')
+                       AT TIME ZONE 'Europe/Kyiv' FROM unnest(starts) AS s)
+  AND date_trunc('month', bucket, 'Europe/Kyiv') = ANY(starts)
 GROUP BY meter_id, register, source, date_trunc('month', bucket, 'Europe/Kyiv');
+$fn$;
+
+SELECT rollup_remake_months(ARRAY(
+    SELECT DISTINCT date_trunc('month', bucket, 'Europe/Kyiv') FROM readings_daily_mat
+    WHERE bucket < (SELECT date_trunc('month', watermark, 'Europe/Kyiv') FROM rollup_state)));
 
 CREATE OR REPLACE FUNCTION rollup_publish(watermark timestamptz) RETURNS void
 LANGUAGE plpgsql
