@@ -39,12 +39,12 @@ async def open_store(
     future_tolerance: timedelta = timedelta(minutes=5),
     connect_timeout_s: float = 10.0,
     acquire_timeout_s: float = 2.0,
-    session_settings: Mapping[str, str] | None = None,
+    session_settings: Callable[[Backend], Mapping[str, str]] | None = None,
 ) -> AsyncIterator[Store]:
     """Open a pool on a migrated database; say which backend it is.
 
-    ``session_settings`` are server settings (``SET name = value``) for every
-    pooled connection, applied once when it connects.
+    ``session_settings(backend)`` gives server settings (``SET name = value``)
+    for every pooled connection, applied once when it connects.
 
     ``connect_timeout_s`` bounds the first connection; ``acquire_timeout_s`` how
     long a write waits for a connection later — short, so that while the
@@ -82,17 +82,25 @@ async def open_store(
 
 
 def _configure(
-    settings: Mapping[str, str],
+    settings_for: Callable[[Backend], Mapping[str, str]],
 ) -> Callable[[psycopg.AsyncConnection[TupleRow]], Awaitable[None]]:
-    statements = [
-        sql.SQL("SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
-        for name, value in settings.items()
-    ]
+    known: dict[str, Backend] = {}  # the database's backend, once a connection has read it
 
     async def configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
         await conn.set_autocommit(True)  # a plain SET, not one undone with a transaction
-        for statement in statements:
-            await conn.execute(statement)
+        if "backend" not in known:
+            cur = await conn.execute("SELECT to_regclass('store_backend') IS NOT NULL")
+            migrated = await cur.fetchone()
+            if migrated and migrated[0]:  # else open_store says it is not migrated
+                cur = await conn.execute("SELECT backend FROM store_backend")
+                row = await cur.fetchone()
+                if row is not None:
+                    known["backend"] = row[0]
+        if "backend" in known:
+            for name, value in settings_for(known["backend"]).items():
+                await conn.execute(
+                    sql.SQL("SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
+                )
         await conn.set_autocommit(False)
 
     return configure

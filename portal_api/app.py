@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from ingest.migrate import Backend
 from ingest.portal import sessions as sessions_sql
 from ingest.portal import users as users_sql
 from ingest.store import Store, open_store
@@ -25,15 +26,24 @@ log = logging.getLogger(__name__)
 
 VERSION = "1.0.0"
 
-SESSION_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
-"""For the API's pooled connections. psycopg prepares a statement once it has
-run five times on a connection; PostgreSQL then still plans it anew on every
-call while it guesses a plan for the values beats the general one. The
-portal's repeated statements look rows up by user, account, point and meter,
-where the general plan is the same plan: for the consumption query planning
-took 0.35–0.42 ms, running it 0.15 ms. Analytics queries, whose best plan does
-depend on the range asked, set ``force_custom_plan`` for their transaction
-(``ingest.analytics.query.SETTINGS``)."""
+
+def session_settings(backend: Backend) -> dict[str, str]:
+    """Server settings for the API's pooled connections.
+
+    Plain PostgreSQL: ``plan_cache_mode = force_generic_plan``. psycopg prepares
+    a statement once it has run five times on a connection; PostgreSQL then
+    still planned it anew on every call while it guessed that a plan for the
+    values would beat the general one. The portal's repeated statements look
+    rows up by user, account, point and meter, where the general plan is the
+    same plan: the consumption query took 0.35–0.42 ms to plan and 0.15 ms to
+    run. Analytics queries, whose best plan depends on the range asked, set
+    ``force_custom_plan`` for their transaction (``ingest.analytics.query``).
+
+    TimescaleDB: nothing. A generic plan keeps every chunk of a hypertable, and
+    PostgreSQL locks each one on every execution: with a year of daily chunks
+    and 40 pooled connections the lock table overflowed ("out of shared
+    memory"). A custom plan leaves out the chunks outside the range."""
+    return {"plan_cache_mode": "force_generic_plan"} if backend == "postgresql" else {}
 
 
 def create_app(
@@ -52,7 +62,7 @@ def create_app(
             database_url,
             min_size=pool_min_size,
             max_size=pool_max_size,
-            session_settings=SESSION_SETTINGS,
+            session_settings=session_settings,
         ) as store:
             app.state.store = store
             await _housekeeping(store, settings, app.state.mailer)

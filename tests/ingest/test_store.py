@@ -1,19 +1,32 @@
-"""Opening the store: settings applied to every pooled connection."""
+"""Opening the store: settings applied to every pooled connection, by backend."""
 
 from __future__ import annotations
 
 import asyncio
 
+import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from ingest.analytics.query import Query, fetch
+from ingest.migrate import Backend
 from ingest.store import open_store
+from portal_api.app import session_settings
+
+
+def _backend(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT backend FROM store_backend").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _named(backend: Backend) -> dict[str, str]:
+    return {"application_name": f"mg test on {backend}", "work_mem": "7MB"}
 
 
 async def test_session_settings_reach_every_pooled_connection(store_url: str) -> None:
-    settings = {"plan_cache_mode": "force_generic_plan", "application_name": "mg test"}
-    async with open_store(store_url, min_size=1, max_size=3, session_settings=settings) as store:
+    async with open_store(store_url, min_size=1, max_size=3, session_settings=_named) as store:
         held, all_seen = asyncio.Event(), asyncio.Event()
         seen: list[tuple[str, str]] = []
 
@@ -22,7 +35,7 @@ async def test_session_settings_reach_every_pooled_connection(store_url: str) ->
                 # handed over idle: the settings were not left in an open transaction
                 assert conn.info.transaction_status == TransactionStatus.IDLE
                 cur = await conn.execute(
-                    "SELECT current_setting('plan_cache_mode'), current_setting('application_name')"
+                    "SELECT current_setting('application_name'), current_setting('work_mem')"
                 )
                 row = await cur.fetchone()
                 assert row is not None
@@ -36,12 +49,23 @@ async def test_session_settings_reach_every_pooled_connection(store_url: str) ->
         await asyncio.wait_for(all_seen.wait(), 10)
         held.set()
         await asyncio.gather(*tasks)
-    assert seen == [("force_generic_plan", "mg test")] * 3
+    assert seen == [(f"mg test on {_backend(store_url)}", "7MB")] * 3
+
+
+async def test_the_api_plans_generically_on_plain_postgresql_only(store_url: str) -> None:
+    """TimescaleDB keeps custom plans: a generic one locks every chunk."""
+    expected = {"postgresql": "force_generic_plan", "timescaledb": "auto"}[_backend(store_url)]
+    async with (
+        open_store(store_url, max_size=1, session_settings=session_settings) as store,
+        store.pool.connection() as conn,
+    ):
+        cur = await conn.execute("SELECT current_setting('plan_cache_mode')")
+        assert await cur.fetchone() == (expected,)
 
 
 async def test_analytics_queries_plan_for_their_own_values(store_url: str) -> None:
-    settings = {"plan_cache_mode": "force_generic_plan"}
-    async with open_store(store_url, max_size=1, session_settings=settings) as store:
+    generic = {"plan_cache_mode": "force_generic_plan"}
+    async with open_store(store_url, max_size=1, session_settings=lambda _: generic) as store:
         query = Query(
             statement=sql.SQL("SELECT current_setting('plan_cache_mode')"),
             params={},
