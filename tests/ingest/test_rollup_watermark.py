@@ -117,7 +117,8 @@ def test_whole_months_are_materialized_and_late_data_reaches_them(store_url: str
             definition = conn.execute("SELECT pg_get_viewdef('readings_monthly')").fetchone()
         october = sum(r.read_at.astimezone(KYIV).month == 10 for r in readings)
         assert months == [(datetime(2026, 10, 1, tzinfo=KYIV), october)]  # November is live
-        assert definition is not None and "readings_monthly_mat" in definition[0]
+        assert definition is not None
+        assert "readings_monthly_mat" in definition[0]
 
     late = [
         Reading(meter="W1", register=0, read_at=START - timedelta(days=3), value_wh=1),
