@@ -39,10 +39,10 @@ def session_settings(backend: Backend) -> dict[str, str]:
     run. Analytics queries, whose best plan depends on the range asked, set
     ``force_custom_plan`` for their transaction (``ingest.analytics.query``).
 
-    TimescaleDB: nothing. A generic plan keeps every chunk of a hypertable, and
-    PostgreSQL locks each one on every execution: with a year of daily chunks
-    and 40 pooled connections the lock table overflowed ("out of shared
-    memory"). A custom plan leaves out the chunks outside the range."""
+    TimescaleDB: nothing; the store forces custom plans there
+    (``ingest.store.BACKEND_SETTINGS``): a generic plan locks every chunk of a
+    hypertable on each execution, and with a year of daily chunks and 40 pooled
+    connections the lock table overflowed ("out of shared memory")."""
     return {"plan_cache_mode": "force_generic_plan"} if backend == "postgresql" else {}
 
 

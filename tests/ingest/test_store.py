@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
@@ -52,15 +53,29 @@ async def test_session_settings_reach_every_pooled_connection(store_url: str) ->
     assert seen == [(f"mg test on {_backend(store_url)}", "7MB")] * 3
 
 
-async def test_the_api_plans_generically_on_plain_postgresql_only(store_url: str) -> None:
-    """TimescaleDB keeps custom plans: a generic one locks every chunk."""
-    expected = {"postgresql": "force_generic_plan", "timescaledb": "auto"}[_backend(store_url)]
+async def _plan_cache_mode(url: str, settings: Callable[[Backend], dict[str, str]] | None) -> str:
     async with (
-        open_store(store_url, max_size=1, session_settings=session_settings) as store,
+        open_store(url, max_size=1, session_settings=settings) as store,
         store.pool.connection() as conn,
     ):
         cur = await conn.execute("SELECT current_setting('plan_cache_mode')")
-        assert await cur.fetchone() == (expected,)
+        row = await cur.fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+async def test_timescaledb_connections_never_take_a_generic_plan(store_url: str) -> None:
+    """A generic plan locks every chunk of a hypertable on each execution."""
+    backend = _backend(store_url)
+    expected = {"postgresql": "auto", "timescaledb": "force_custom_plan"}[backend]
+    assert await _plan_cache_mode(store_url, None) == expected
+    # the store's rule wins over nothing the caller says; the caller may add
+    assert await _plan_cache_mode(store_url, _named) == expected
+
+
+async def test_the_api_plans_generically_on_plain_postgresql_only(store_url: str) -> None:
+    expected = {"postgresql": "force_generic_plan", "timescaledb": "force_custom_plan"}
+    assert await _plan_cache_mode(store_url, session_settings) == expected[_backend(store_url)]
 
 
 async def test_analytics_queries_plan_for_their_own_values(store_url: str) -> None:
