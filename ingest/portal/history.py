@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from psycopg.rows import class_row
 
@@ -118,6 +118,7 @@ CROSS JOIN LATERAL unnest(m.registers) AS g(register)
 CROSS JOIN LATERAL (
     SELECT * FROM readings r
     WHERE r.meter_id = s.meter_id AND r.register = g.register
+      AND r.read_at >= %(lo)s AND r.read_at < %(hi)s
       AND r.read_at >= s.since AND r.read_at < coalesce(s.until, %(end)s)
       AND r.source = ANY(%(sources)s) {after}
     ORDER BY r.read_at DESC, r.source DESC
@@ -127,10 +128,22 @@ ORDER BY r.read_at DESC, r.meter_id DESC, r.register DESC, r.source DESC
 LIMIT %(limit)s
 """
 # Newest first, one backward index scan per (meter, register): a page costs
-# ``limit`` rows per register, however long the history.
+# ``limit`` rows per register, however long the history. ``lo``/``hi`` bound
+# the scan with values the planner sees (``since``/``until`` come from the
+# arrays): on TimescaleDB only the chunks between them are planned and locked.
 _AFTER = """AND r.read_at <= %(c_at)s
       AND (r.read_at, r.meter_id, r.register, r.source)
           < (%(c_at)s, %(c_meter)s, %(c_register)s, %(c_source)s)"""
+
+
+_WINDOWS: tuple[timedelta | None, ...] = (timedelta(days=2), timedelta(days=16), None)
+"""How far back a page looks, in turn, until it has its rows: a page of 15-minute
+reads lies within the last day or two, and on TimescaleDB each query plans and
+locks only the chunks of its window (the whole 92-day default window is 92
+daily chunks per query: with 40 connections the lock table overflowed). None:
+the whole range asked."""
+_TICK = timedelta(microseconds=1)
+"""The resolution of timestamps: ``read_at <= t`` is ``read_at < t + _TICK``."""
 
 
 async def readings(
@@ -158,7 +171,14 @@ async def readings(
     if after is not None:
         params.update(c_at=after.read_at, c_meter=after.meter_id, c_register=after.register,
                       c_source=after.source_code)  # fmt: skip
-    query = _READINGS.format(after=_AFTER if after is not None else "")
+    query = _READINGS.format(after=_AFTER if after is not None else "").encode()
+    hi = end if after is None else min(end, after.read_at + _TICK)
     async with conn.cursor(row_factory=class_row(HistoryRow)) as cur:
-        await cur.execute(query.encode(), params)
-        return await cur.fetchall()
+        for width in _WINDOWS:
+            lo = start if width is None else max(start, hi - width)
+            await cur.execute(query, {**params, "lo": lo, "hi": hi})
+            rows = await cur.fetchall()
+            if len(rows) >= limit or lo == start:
+                # every reading from lo on was a candidate, and the rest are older
+                return rows
+    raise AssertionError("unreachable: the last window starts at start")
