@@ -74,14 +74,10 @@ async def open_store(
     await pool.open(wait=True, timeout=connect_timeout_s)
     try:
         async with pool.connection() as conn:
-            cur = await conn.execute("SELECT to_regclass('store_backend') IS NOT NULL")
-            row = await cur.fetchone()
-            if not row or not row[0]:
-                raise MigrationError("the database is not migrated: run `metergate db migrate`")
-            cur = await conn.execute("SELECT backend FROM store_backend")
-            backend_row = await cur.fetchone()
-        assert backend_row is not None
-        backend: Backend = backend_row[0]
+            found = await _backend(conn)
+        if found is None:
+            raise MigrationError("the database is not migrated: run `metergate db migrate`")
+        backend: Backend = found
         log.info("store backend: %s", backend)
         writer = ReadingWriter(
             pool,
@@ -93,6 +89,17 @@ async def open_store(
         await pool.close()
 
 
+async def _backend(conn: psycopg.AsyncConnection[TupleRow]) -> Backend | None:
+    """The backend the database was migrated for; None when it is not migrated."""
+    cur = await conn.execute("SELECT to_regclass('store_backend') IS NOT NULL")
+    row = await cur.fetchone()
+    if not row or not row[0]:
+        return None
+    cur = await conn.execute("SELECT backend FROM store_backend")
+    backend = await cur.fetchone()
+    return None if backend is None else backend[0]
+
+
 def _configure(
     settings_for: Callable[[Backend], Mapping[str, str]] | None,
 ) -> Callable[[psycopg.AsyncConnection[TupleRow]], Awaitable[None]]:
@@ -100,14 +107,8 @@ def _configure(
 
     async def configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
         await conn.set_autocommit(True)  # a plain SET, not one undone with a transaction
-        if "backend" not in known:
-            cur = await conn.execute("SELECT to_regclass('store_backend') IS NOT NULL")
-            migrated = await cur.fetchone()
-            if migrated and migrated[0]:  # else open_store says it is not migrated
-                cur = await conn.execute("SELECT backend FROM store_backend")
-                row = await cur.fetchone()
-                if row is not None:
-                    known["backend"] = row[0]
+        if "backend" not in known and (found := await _backend(conn)) is not None:
+            known["backend"] = found  # None: not migrated, which open_store reports
         if "backend" in known:
             backend = known["backend"]
             settings = {**BACKEND_SETTINGS.get(backend, {})}
