@@ -30,15 +30,20 @@ class Store:
     writer: ReadingWriter
 
 
-BACKEND_SETTINGS: dict[Backend, dict[str, str]] = {
-    # A generic plan keeps every chunk of a hypertable and locks each one on
-    # every execution: 2,398 locks for one portal consumption query over a year
-    # of daily chunks, 38 with a custom plan. A few such executions at once
-    # overflow the lock table ("out of shared memory"), and PostgreSQL switches
-    # a statement psycopg has prepared to its generic plan whenever that looks
-    # no dearer than the custom ones. So TimescaleDB connections never take one.
-    "timescaledb": {"plan_cache_mode": "force_custom_plan"},
-}
+PREPARE_ON_REQUEST = 2**31
+"""``prepare_threshold`` of TimescaleDB connections: psycopg prepares a statement
+only when its call says ``prepare=True``, never on its own.
+
+A generic plan keeps every chunk of a hypertable and locks each one on every
+execution: 2,398 locks for one portal consumption query over a year of daily
+chunks, 38 with a custom plan. A few such executions at once overflow the lock
+table ("out of shared memory"). PostgreSQL switches a prepared statement to its
+generic plan whenever that looks no dearer than the custom ones, and psycopg
+prepares any statement run five times on a connection. So on TimescaleDB only
+the statements that touch no hypertable and run on every request (session,
+account and point lookups) ask to be prepared; everything else is planned for
+its values on each call. (With ``None`` psycopg would refuse ``prepare=True``
+too.)"""
 
 
 @asynccontextmanager
@@ -54,9 +59,9 @@ async def open_store(
 ) -> AsyncIterator[Store]:
     """Open a pool on a migrated database; say which backend it is.
 
-    Every pooled connection gets the backend's ``BACKEND_SETTINGS`` and then
-    ``session_settings(backend)`` (server settings, ``SET name = value``),
-    applied once when it connects.
+    Every pooled connection gets ``session_settings(backend)`` (server
+    settings, ``SET name = value``), applied once when it connects; on
+    TimescaleDB it prepares statements only on request (``PREPARE_ON_REQUEST``).
 
     ``connect_timeout_s`` bounds the first connection; ``acquire_timeout_s`` how
     long a write waits for a connection later — short, so that while the
@@ -111,9 +116,9 @@ def _configure(
             known["backend"] = found  # None: not migrated, which open_store reports
         if "backend" in known:
             backend = known["backend"]
-            settings = {**BACKEND_SETTINGS.get(backend, {})}
-            settings.update(settings_for(backend) if settings_for else {})
-            for name, value in settings.items():
+            if backend == "timescaledb":
+                conn.prepare_threshold = PREPARE_ON_REQUEST
+            for name, value in (settings_for(backend) if settings_for else {}).items():
                 await conn.execute(
                     sql.SQL("SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
                 )

@@ -39,10 +39,10 @@ def session_settings(backend: Backend) -> dict[str, str]:
     run. Analytics queries, whose best plan depends on the range asked, set
     ``force_custom_plan`` for their transaction (``ingest.analytics.query``).
 
-    TimescaleDB: nothing; the store forces custom plans there
-    (``ingest.store.BACKEND_SETTINGS``): a generic plan locks every chunk of a
-    hypertable on each execution, and with a year of daily chunks and 40 pooled
-    connections the lock table overflowed ("out of shared memory")."""
+    TimescaleDB: nothing. A generic plan there locks every chunk of a
+    hypertable on each execution; the store prepares only the statements that
+    touch none (``ingest.store.PREPARE_ON_REQUEST``), and ``auto`` gives those
+    their generic plan."""
     return {"plan_cache_mode": "force_generic_plan"} if backend == "postgresql" else {}
 
 

@@ -13,17 +13,36 @@ Conn = psycopg.AsyncConnection[TupleRow]
 """A pooled connection, as the API's dependencies hand it over."""
 
 
-async def one(conn: Conn, cls: type[T], query: LiteralString, params: Any = None) -> T | None:
+PER_REQUEST = True
+"""``prepare=`` for a statement that runs on every request and touches no
+hypertable: prepared at once, on TimescaleDB too (``ingest.store.PREPARE_ON_REQUEST``)."""
+
+
+async def one(
+    conn: Conn,
+    cls: type[T],
+    query: LiteralString,
+    params: Any = None,
+    *,
+    prepare: bool | None = None,
+) -> T | None:
     """The first row as ``cls`` (a dataclass whose fields are the columns), or None."""
     async with conn.cursor(row_factory=class_row(cls)) as cur:
-        await cur.execute(query, params)
+        await cur.execute(query, params, prepare=prepare)
         return await cur.fetchone()
 
 
-async def many(conn: Conn, cls: type[T], query: LiteralString, params: Any = None) -> list[T]:
+async def many(
+    conn: Conn,
+    cls: type[T],
+    query: LiteralString,
+    params: Any = None,
+    *,
+    prepare: bool | None = None,
+) -> list[T]:
     """Every row as ``cls``."""
     async with conn.cursor(row_factory=class_row(cls)) as cur:
-        await cur.execute(query, params)
+        await cur.execute(query, params, prepare=prepare)
         return await cur.fetchall()
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from ingest.portal._sql import Conn, many, one, run, scalar
+from ingest.portal._sql import PER_REQUEST, Conn, many, one, run, scalar
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,6 +128,7 @@ async def linked_account(conn: Conn, *, user_id: int, number: str) -> LinkedAcco
             JOIN accounts a ON a.id = ua.account_id
             WHERE ua.user_id = %s AND a.number = %s""",
         (user_id, number),
+        prepare=PER_REQUEST,
     )
 
 
@@ -219,6 +220,7 @@ async def linked_points(conn: Conn, *, user_id: int, number: str) -> list[Point]
             LEFT JOIN meters m ON m.id = mi.meter_id
             WHERE ua.user_id = %s AND a.number = %s ORDER BY p.id""",
         (user_id, number),
+        prepare=PER_REQUEST,
     )
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from psycopg.rows import class_row
 
 from drivers.domain import Quality, Source
-from ingest.portal._sql import Conn, many
+from ingest.portal._sql import PER_REQUEST, Conn, many
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +95,7 @@ async def meter_spans(conn: Conn, point_id: int, start: datetime, end: datetime)
              AND (mi.removed_at IS NULL OR mi.removed_at > %(start)s)
            ORDER BY mi.installed_at""",
         {"point": point_id, "start": start, "end": end},
+        prepare=PER_REQUEST,
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from ingest.portal._sql import Conn, one, run
+from ingest.portal._sql import PER_REQUEST, Conn, one, run
 from ingest.portal.users import Role
 
 Kind = Literal["cookie", "bearer"]
@@ -88,6 +88,7 @@ async def authenticate(
         SessionUser,
         _AUTHENTICATE,
         {"token_hash": token_hash, "kind": kind, "idle": idle, "touch_every": TOUCH_EVERY},
+        prepare=PER_REQUEST,
     )
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
+from psycopg.rows import TupleRow
 
 from ingest.analytics.query import Query, fetch
 from ingest.migrate import Backend
+from ingest.portal._sql import PER_REQUEST
 from ingest.store import open_store
 from portal_api.app import session_settings
 
@@ -53,29 +54,30 @@ async def test_session_settings_reach_every_pooled_connection(store_url: str) ->
     assert seen == [(f"mg test on {_backend(store_url)}", "7MB")] * 3
 
 
-async def _plan_cache_mode(url: str, settings: Callable[[Backend], dict[str, str]] | None) -> str:
+async def _prepared(conn: psycopg.AsyncConnection[TupleRow]) -> int:
+    cur = await conn.execute("SELECT count(*) FROM pg_prepared_statements", prepare=False)
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_timescaledb_connections_prepare_only_on_request(store_url: str) -> None:
+    """A generic plan of a prepared statement locks every chunk of a hypertable
+    on each execution: on TimescaleDB psycopg prepares nothing by itself."""
+    timescale = _backend(store_url) == "timescaledb"
     async with (
-        open_store(url, max_size=1, session_settings=settings) as store,
+        open_store(store_url, max_size=1, session_settings=session_settings) as store,
         store.pool.connection() as conn,
     ):
-        cur = await conn.execute("SELECT current_setting('plan_cache_mode')")
-        row = await cur.fetchone()
-    assert row is not None
-    return str(row[0])
-
-
-async def test_timescaledb_connections_never_take_a_generic_plan(store_url: str) -> None:
-    """A generic plan locks every chunk of a hypertable on each execution."""
-    backend = _backend(store_url)
-    expected = {"postgresql": "auto", "timescaledb": "force_custom_plan"}[backend]
-    assert await _plan_cache_mode(store_url, None) == expected
-    # the store's rule wins over nothing the caller says; the caller may add
-    assert await _plan_cache_mode(store_url, _named) == expected
-
-
-async def test_the_api_plans_generically_on_plain_postgresql_only(store_url: str) -> None:
-    expected = {"postgresql": "force_generic_plan", "timescaledb": "force_custom_plan"}
-    assert await _plan_cache_mode(store_url, session_settings) == expected[_backend(store_url)]
+        await conn.set_autocommit(True)
+        for _ in range(8):  # psycopg prepares after five runs by default
+            await conn.execute("SELECT count(*) FROM readings WHERE meter_id = %s", (1,))
+        assert await _prepared(conn) == (0 if timescale else 1)
+        await conn.execute("SELECT count(*) FROM meters WHERE id = %s", (1,), prepare=PER_REQUEST)
+        assert await _prepared(conn) == (1 if timescale else 2)
+        cur = await conn.execute("SELECT current_setting('plan_cache_mode')", prepare=False)
+        mode = await cur.fetchone()
+    assert mode == (("auto",) if timescale else ("force_generic_plan",))
 
 
 async def test_analytics_queries_plan_for_their_own_values(store_url: str) -> None:
