@@ -105,7 +105,7 @@ def span(
 async def buckets(conn: Conn, point: Point, w: Window) -> list[Bucket]:
     return await point_consumption(
         conn,
-        point_id=point.id,
+        stays=point.stays,
         plan=point.tariff_plan,
         zone_names=points.zone_names(point),
         start=w.start,

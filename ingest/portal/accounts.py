@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from ingest.portal._sql import PER_REQUEST, Conn, many, one, run, scalar
 
@@ -54,6 +55,10 @@ class Point:
     installed_at: datetime | None
     zone_names: dict[str, str]
     """Register (as text) -> zone name under the plan's calendar in force today."""
+    stays: list[dict[str, Any]]
+    """Every meter installed at the point, oldest first (JSON: meter_id, digits,
+    registers, installed_at, removed_at), so that the consumption and history
+    routes need no second lookup (``history.meter_spans`` reads them)."""
     account_id: int | None = None
     """The account the point was looked up through, if any."""
 
@@ -189,7 +194,13 @@ _POINT = """p.id, p.eic, p.address, p.region, p.tariff_plan, p.permitted_power_k
             coalesce((SELECT jsonb_object_agg(z.register::text, z.zone)
                       FROM (SELECT DISTINCT ON (register) register, zone FROM tariff_calendars
                             WHERE plan = p.tariff_plan AND effective_from <= current_date
-                            ORDER BY register, effective_from DESC) AS z), '{}') AS zone_names"""
+                            ORDER BY register, effective_from DESC) AS z), '{}') AS zone_names,
+            coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                 'meter_id', sm.id, 'digits', sm.digits, 'registers', sm.registers,
+                                 'installed_at', si.installed_at, 'removed_at', si.removed_at)
+                             ORDER BY si.installed_at)
+                      FROM meter_installations si JOIN meters sm ON sm.id = si.meter_id
+                      WHERE si.point_id = p.id), '[]') AS stays"""
 
 
 async def points(conn: Conn, account_id: int) -> list[Point]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from drivers.domain import KYIV, Plan, Source, plan_registers
 from ingest import queries
@@ -187,7 +187,7 @@ async def span_consumption(
 async def point_consumption(
     conn: Conn,
     *,
-    point_id: int,
+    stays: Sequence[Mapping[str, Any]],
     plan: str,
     zone_names: Mapping[int, str],
     start: datetime,
@@ -201,7 +201,7 @@ async def point_consumption(
     base = BASE[group_by]
     sums: dict[datetime, dict[int, int | None]] = {}
     ends: dict[datetime, datetime] = {}
-    for span in await meter_spans(conn, point_id, start, end):
+    for span in meter_spans(stays, start, end):
         registers = zone_registers(span.registers, plan)
         if not registers:
             continue

@@ -3,14 +3,15 @@ those meters while they were there, newest first, a page at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from psycopg.rows import class_row
 
 from drivers.domain import Quality, Source
-from ingest.portal._sql import PER_REQUEST, Conn, many
+from ingest.portal._sql import Conn, many
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,22 +82,27 @@ async def installations(conn: Conn, point_id: int) -> list[Installation]:
     )
 
 
-async def meter_spans(conn: Conn, point_id: int, start: datetime, end: datetime) -> list[MeterSpan]:
-    """The meters installed at a point during ``[start, end)``, oldest first."""
-    return await many(
-        conn,
-        MeterSpan,
-        """SELECT m.id AS meter_id, m.digits, m.registers,
-                  greatest(mi.installed_at, %(start)s) AS since,
-                  CASE WHEN mi.removed_at IS NULL OR mi.removed_at >= %(end)s THEN NULL
-                       ELSE mi.removed_at END AS until
-           FROM meter_installations mi JOIN meters m ON m.id = mi.meter_id
-           WHERE mi.point_id = %(point)s AND mi.installed_at < %(end)s
-             AND (mi.removed_at IS NULL OR mi.removed_at > %(start)s)
-           ORDER BY mi.installed_at""",
-        {"point": point_id, "start": start, "end": end},
-        prepare=PER_REQUEST,
-    )
+def meter_spans(
+    stays: Sequence[Mapping[str, Any]], start: datetime, end: datetime
+) -> list[MeterSpan]:
+    """The meters installed at a point during ``[start, end)``, oldest first,
+    from the point's stays (``accounts.Point.stays``, JSON as the lookup read it)."""
+    spans = []
+    for stay in stays:
+        installed = datetime.fromisoformat(stay["installed_at"])
+        removed = None if stay["removed_at"] is None else datetime.fromisoformat(stay["removed_at"])
+        if installed >= end or (removed is not None and removed <= start):
+            continue
+        spans.append(
+            MeterSpan(
+                meter_id=stay["meter_id"],
+                digits=stay["digits"],
+                registers=stay["registers"],
+                since=max(installed, start),
+                until=None if removed is None or removed >= end else removed,
+            )
+        )
+    return spans
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,7 +156,7 @@ _TICK = timedelta(microseconds=1)
 async def readings(
     conn: Conn,
     *,
-    point_id: int,
+    stays: Sequence[Mapping[str, Any]],
     start: datetime,
     end: datetime,
     sources: Sequence[Source],
@@ -158,7 +164,7 @@ async def readings(
     limit: int,
 ) -> list[HistoryRow]:
     """Readings of the meters at a point while installed there, newest first."""
-    spans = await meter_spans(conn, point_id, start, end)
+    spans = meter_spans(stays, start, end)
     if not spans:
         return []
     params: dict[str, object] = {

@@ -94,7 +94,7 @@ async def readings(
     sources = tuple(Source(s) for s in source) if source else tuple(Source)
     rows = await history_sql.readings(
         conn,
-        point_id=point.id,
+        stays=point.stays,
         start=start,
         end=end,
         sources=sources,

@@ -11,6 +11,7 @@ import httpx
 import psycopg
 
 from drivers.domain import Source
+from ingest.portal.history import meter_spans
 from tests.portal.world import Portal, add_household, add_reads
 
 Row = tuple[datetime, str, int, str, int]
@@ -111,3 +112,26 @@ async def test_pages_walk_every_reading_newest_first(portal: Portal) -> None:
     sparse = await _walk(client, path, {"page_size": 2, "source": "consumer", "period_from": since})
     assert sparse == _expected(portal.url, start, [Source.CONSUMER])
     assert [r[0] for r in sparse[::2]] == [now - timedelta(days=d) for d in (9, 40, 70)]
+
+
+def test_meter_spans_clip_the_stays_to_the_range() -> None:
+    """A stay that ends at the range start or begins at its end is outside; one
+    still running, or removed at or after the end, has no ``until``."""
+    t = datetime(2026, 3, 1, tzinfo=UTC)
+    day = timedelta(days=1)
+
+    def stay(meter: int, installed: datetime, removed: datetime | None) -> dict[str, object]:
+        return {"meter_id": meter, "digits": 6, "registers": [1, 2],
+                "installed_at": installed.isoformat(),
+                "removed_at": None if removed is None else removed.isoformat()}  # fmt: skip
+
+    stays = [stay(1, t - 9 * day, t), stay(2, t, t + 5 * day), stay(3, t + 5 * day, None)]
+    spans = meter_spans(stays, t, t + 5 * day)
+    assert [(s.meter_id, s.since, s.until) for s in spans] == [(2, t, None)]
+    spans = meter_spans(stays, t - day, t + 6 * day)
+    assert [(s.meter_id, s.since, s.until) for s in spans] == [
+        (1, t - day, t),
+        (2, t, t + 5 * day),
+        (3, t + 5 * day, None),
+    ]
+    assert meter_spans(stays, t - 20 * day, t - 9 * day) == []
