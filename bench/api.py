@@ -11,7 +11,8 @@ hammer one endpoint at a time for BENCH_API_SECONDS each:
 - ``history``: the newest page (100) of the readings history (P14);
 - ``yearly``: this year's month-by-month summary with chart data (P9).
 
-Prints one JSON line: requests/s, p50 and p99 latency per endpoint. Target: p99
+Prints one JSON line: requests/s, p50 and p99 latency per endpoint, and CPU ms per
+request of the API processes, the database backends and this client. Target: p99
 under 50 ms. Small by default so that a run takes a few minutes; the issue's
 size is BENCH_API_METERS=560 BENCH_API_DAYS=366 (~31 million rows).
 
@@ -161,6 +162,68 @@ def endpoints(year: int) -> dict[str, tuple[str, dict[str, str]]]:
     }
 
 
+_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 10.0
+
+
+def _cpu_ms(pid: int) -> float | None:
+    """User + system CPU of a process so far (Linux /proc); None if unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * _TICK_MS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _parent(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+Sample = dict[str, dict[int, float]]
+
+
+class CpuMeter:
+    """CPU milliseconds per request spent by the API's processes, by the
+    database backends of the benchmark's database (the pools grow under load:
+    a backend born inside the window counts whole) and by this load generator:
+    steadier than requests/s on a shared machine. None where /proc cannot tell
+    (not Linux, or a database on another host)."""
+
+    def __init__(self, api_pid: int, url: str) -> None:
+        self.api_pid, self.url = api_pid, url
+
+    def read(self) -> Sample:
+        api = [self.api_pid]
+        if os.path.isdir("/proc"):
+            api += [
+                int(e) for e in os.listdir("/proc") if e.isdigit() and _parent(e) == self.api_pid
+            ]
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        sample: Sample = {"api": {}, "db": {}}
+        for kind, pids in (("api", api), ("db", [int(r[0]) for r in rows])):
+            for pid in pids:
+                if (ms := _cpu_ms(pid)) is not None:
+                    sample[kind][pid] = ms
+        sample["client"] = {0: time.process_time() * 1000}
+        return sample
+
+    @staticmethod
+    def per_request(before: Sample, after: Sample, requests: int) -> dict[str, float | None]:
+        out: dict[str, float | None] = {}
+        for kind in ("api", "db", "client"):
+            spent = sum(ms - before[kind].get(pid, 0.0) for pid, ms in after[kind].items())
+            out[f"{kind}_cpu_ms"] = round(spent / max(requests, 1), 3) if after[kind] else None
+        return out
+
+
 class Client:
     """A minimal HTTP/1.1 keep-alive client (one connection): the load generator
     shares the machine with the server, so it should cost little CPU."""
@@ -190,8 +253,8 @@ class Client:
 
 
 async def hammer(
-    port: int, users: list[tuple[str, str]], path: str, params: dict[str, str]
-) -> dict[str, float | int]:
+    port: int, users: list[tuple[str, str]], path: str, params: dict[str, str], cpu: CpuMeter
+) -> dict[str, float | int | None]:
     """CLIENTS concurrent loops for SECONDS (after a one-second warm-up)."""
     query = urlencode(params)
     latencies: list[float] = []
@@ -211,10 +274,12 @@ async def hammer(
 
     warm = time.perf_counter() + 1.0
     await asyncio.gather(*(loop(c, i, warm, False) for i, c in enumerate(clients)))
+    before = cpu.read()
     started = time.perf_counter()
     until = started + SECONDS
     await asyncio.gather(*(loop(c, 1000 + i, until, True) for i, c in enumerate(clients)))
     wall = time.perf_counter() - started
+    after = cpu.read()
     for c in clients:
         await c.close()
     ordered = sorted(latencies)
@@ -224,6 +289,7 @@ async def hammer(
         "rps": round(len(ordered) / wall, 1),
         "p50_ms": round(statistics.median(ordered) * 1000, 1),
         "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
+        **CpuMeter.per_request(before, after, len(ordered)),
     }
 
 
@@ -241,8 +307,9 @@ def main() -> None:
     process = start_api(url, port)
     try:
         year = datetime.now(UTC).year
+        cpu = CpuMeter(process.pid, url)
         results = {
-            name: asyncio.run(hammer(port, users, path, params))
+            name: asyncio.run(hammer(port, users, path, params, cpu))
             for name, (path, params) in endpoints(year).items()
         }
     finally:
@@ -251,7 +318,7 @@ def main() -> None:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-    worst = max(float(r["p99_ms"]) for r in results.values())
+    worst = max(float(r["p99_ms"] or 0) for r in results.values())
     print(
         json.dumps(
             {
