@@ -109,7 +109,7 @@ def refresh(conninfo: str, backend: Backend, *, now: datetime | None = None) -> 
     with psycopg.connect(conninfo, autocommit=True) as conn:
         if backend == "timescaledb":
             window_end = (now or _db_now(conn)) - REALTIME_WINDOW
-            for view in ("readings_daily_mat", "readings_monthly"):
+            for view in ("readings_daily_mat", "readings_monthly_mat"):
                 _refresh_aggregate(conn, view, window_end)
             return 0
         with conn.transaction():

@@ -98,9 +98,9 @@ def test_plain_postgresql_view_carries_the_watermark_as_a_constant(store_url: st
 
 
 def test_whole_months_are_materialized_and_late_data_reaches_them(store_url: str) -> None:
-    """Plain PostgreSQL keeps whole months below the watermark's month in
-    ``readings_monthly_mat``; late data for such a month is folded in at the
-    next refresh. Both backends give the brute-force months throughout."""
+    """Both backends keep whole months in ``readings_monthly_mat`` and group the
+    running month from the daily rollup; late data for a materialized month is
+    folded in at the next refresh. Both give the brute-force months throughout."""
     ids = {"W1": add_meter(store_url, "W1")}
     backend = _backend(store_url)
     # 20 Oct .. 10 Nov, hourly: October ends inside the data
@@ -111,14 +111,14 @@ def test_whole_months_are_materialized_and_late_data_reaches_them(store_url: str
     _write(store_url, readings)
     rollups.refresh(store_url, backend, now=datetime(2026, 11, 5, 12, tzinfo=KYIV))  # type: ignore[arg-type]
     assert stored(store_url, "readings_monthly") == brute_force(readings, ids, "month")
-    if backend == "postgresql":
-        with psycopg.connect(store_url) as conn:
-            months = conn.execute("SELECT bucket, n FROM readings_monthly_mat").fetchall()
-            definition = conn.execute("SELECT pg_get_viewdef('readings_monthly')").fetchone()
-        october = sum(r.read_at.astimezone(KYIV).month == 10 for r in readings)
-        assert months == [(datetime(2026, 10, 1, tzinfo=KYIV), october)]  # November is live
-        assert definition is not None
-        assert "readings_monthly_mat" in definition[0]
+    with psycopg.connect(store_url) as conn:
+        months = conn.execute("SELECT bucket, n FROM readings_monthly_mat").fetchall()
+        definition = conn.execute("SELECT pg_get_viewdef('readings_monthly')").fetchone()
+    october = sum(r.read_at.astimezone(KYIV).month == 10 for r in readings)
+    assert months == [(datetime(2026, 10, 1, tzinfo=KYIV), october)]  # November is live
+    assert definition is not None
+    assert "readings_monthly_mat" in definition[0]
+    assert "readings_daily" in definition[0]  # the running month comes from the days
 
     late = [
         Reading(meter="W1", register=0, read_at=START - timedelta(days=3), value_wh=1),
