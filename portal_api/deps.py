@@ -69,13 +69,14 @@ MailerDep = Annotated[Mailer, Depends(_mailer)]
 PasswordsDep = Annotated[Passwords, Depends(_passwords)]
 
 
-async def _connection(
-    request: Request, store: StoreDep
-) -> AsyncIterator[psycopg.AsyncConnection[TupleRow]]:
+async def _connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection[TupleRow]]:
     """One pooled connection per request. A state-changing request runs in one
     transaction: committed when the route returns (before the response is sent),
     rolled back when it raises. A read (GET, HEAD) runs in autocommit: no
-    BEGIN/COMMIT round trips on the hot paths."""
+    BEGIN/COMMIT round trips on the hot paths. (The store is read off the app
+    here, not through ``StoreDep``: every dependency is a step FastAPI solves on
+    every request, and this one is on all of them.)"""
+    store: Store = request.app.state.store
     async with store.pool.connection() as conn:
         if request.method not in _SAFE_METHODS:
             yield conn
@@ -133,10 +134,10 @@ async def _session(
 async def _principal(
     request: Request,
     conn: Conn,
-    settings: SettingsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
 ) -> SessionUser | None:
+    settings: PortalSettings = request.app.state.settings
     if bearer is not None:
         return await _session(conn, bearer.credentials, "bearer", settings)
     if cookie:
@@ -153,7 +154,10 @@ async def _principal(
     return None
 
 
-async def _user(principal: Annotated[SessionUser | None, Depends(_principal)]) -> SessionUser:
+Principal = Annotated[SessionUser | None, Depends(_principal)]
+
+
+async def _user(principal: Principal) -> SessionUser:
     if principal is None:
         raise unauthorized()
     return principal
@@ -162,11 +166,13 @@ async def _user(principal: Annotated[SessionUser | None, Depends(_principal)]) -
 CurrentUser = Annotated[SessionUser, Depends(_user)]
 
 
-def _role(*roles: Role) -> Callable[[SessionUser], Coroutine[None, None, SessionUser]]:
-    async def check(user: CurrentUser) -> SessionUser:
-        if user.role not in roles:
+def _role(*roles: Role) -> Callable[[SessionUser | None], Coroutine[None, None, SessionUser]]:
+    async def check(principal: Principal) -> SessionUser:
+        if principal is None:
+            raise unauthorized()
+        if principal.role not in roles:
             raise forbidden()
-        return user
+        return principal
 
     return check
 
