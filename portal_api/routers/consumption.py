@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
@@ -21,7 +21,6 @@ from portal_api.schemas.consumption import (
     Chart,
     ChartSeries,
     ConsumptionPage,
-    MonthRow,
     YearSummary,
     consumption_row,
     zone_rows,
@@ -46,13 +45,15 @@ def page_of(
     first = (page - 1) * page_size
     chunk = ordered[first : first + page_size]
     more = first + page_size < len(ordered)
-    return ConsumptionPage(
-        count=len(ordered),
-        next=str(request.url.include_query_params(page=page + 1)) if more else None,
-        previous=str(request.url.include_query_params(page=page - 1)) if page > 1 else None,
-        results=[consumption_row(b) for b in chunk],
-        eic=eic,
-        group_by=group_by,
+    return ConsumptionPage.model_validate(
+        {
+            "count": len(ordered),
+            "next": str(request.url.include_query_params(page=page + 1)) if more else None,
+            "previous": str(request.url.include_query_params(page=page - 1)) if page > 1 else None,
+            "results": [consumption_row(b) for b in chunk],
+            "eic": eic,
+            "group_by": group_by,
+        }
     )
 
 
@@ -163,20 +164,20 @@ async def yearly(
     end = datetime(year + 1, 1, 1, tzinfo=KYIV)
     w = usage.Window(start=start.astimezone(UTC), end=end.astimezone(UTC), group_by="month")
     by_month = _months(year, billed, await usage.buckets(conn, point, w))
-    months: list[MonthRow] = []
+    months: list[dict[str, Any]] = []  # MonthRow fields, validated with the summary
     for month in range(1, 13):
         basis, bucket = by_month.get(month, (None, None))
         first, nxt = _calendar_month(year, month)
         total = bucket.wh if bucket else None
         months.append(
-            MonthRow(
-                month=month,
-                interval_start=first,
-                interval_end=nxt,
-                consumption=None if total is None else kwh(total),
-                zones=zone_rows(bucket) if bucket else [],
-                basis=basis,
-            )
+            {
+                "month": month,
+                "interval_start": first,
+                "interval_end": nxt,
+                "consumption": None if total is None else kwh(total),
+                "zones": zone_rows(bucket) if bucket else [],
+                "basis": basis,
+            }
         )
     zones = points.zones(point)
     series = [
@@ -187,13 +188,17 @@ async def yearly(
         for register, zone in _series_zones(zones, by_month)
     ]
     known = [b.wh for _, b in by_month.values() if b.wh is not None]
-    return YearSummary(
-        year=year,
-        eic=point.eic,
-        zones=zones,
-        months=months,
-        total=kwh(sum(known)) if known else None,
-        chart=Chart(labels=[f"{date(year, m, 1):%Y-%m}" for m in range(1, 13)], series=series),
+    return YearSummary.model_validate(
+        {
+            "year": year,
+            "eic": point.eic,
+            "zones": zones,
+            "months": months,
+            "total": kwh(sum(known)) if known else None,
+            "chart": Chart(
+                labels=[f"{date(year, m, 1):%Y-%m}" for m in range(1, 13)], series=series
+            ),
+        }
     )
 
 

