@@ -165,22 +165,24 @@ def endpoints(year: int) -> dict[str, tuple[str, dict[str, str]]]:
 _TICK_MS = 1000 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 10.0
 
 
-def _cpu_ms(pid: int) -> float | None:
-    """User + system CPU of a process so far (Linux /proc); None if unreadable."""
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name; None if unreadable."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) * _TICK_MS
-    except (OSError, IndexError, ValueError):
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
         return None
+
+
+def _cpu_ms(pid: int) -> float | None:
+    """User + system CPU of a process so far (Linux /proc); None if unreadable."""
+    fields = _stat(pid)
+    return None if fields is None else (int(fields[11]) + int(fields[12])) * _TICK_MS
 
 
 def _parent(pid: str) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
+    fields = _stat(pid)
+    return None if fields is None else int(fields[1])
 
 
 Sample = dict[str, dict[int, float]]
