@@ -30,6 +30,12 @@ VERSION = "1.0.0"
 def session_settings(backend: Backend) -> dict[str, str]:
     """Server settings for the API's pooled connections.
 
+    Both: ``TimeZone = 'UTC'``. psycopg then gives timestamps with
+    ``datetime.UTC``, the zone the code compares and keys them in: a
+    comparison across time zones (the server's own TimeZone, say
+    ``Etc/UTC``) costs ~1 µs, within one ~0.05 µs. No query depends on it:
+    local days and months are taken in Europe/Kyiv explicitly.
+
     Plain PostgreSQL: ``plan_cache_mode = force_generic_plan``. psycopg prepares
     a statement once it has run five times on a connection; PostgreSQL then
     still planned it anew on every call while it guessed that a plan for the
@@ -43,7 +49,10 @@ def session_settings(backend: Backend) -> dict[str, str]:
     hypertable on each execution; the store prepares only the statements that
     touch none (``ingest.store.PREPARE_ON_REQUEST``), and ``auto`` gives those
     their generic plan."""
-    return {"plan_cache_mode": "force_generic_plan"} if backend == "postgresql" else {}
+    settings = {"TimeZone": "UTC"}
+    if backend == "postgresql":
+        settings["plan_cache_mode"] = "force_generic_plan"
+    return settings
 
 
 def create_app(

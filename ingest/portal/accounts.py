@@ -193,7 +193,8 @@ _POINT = """p.id, p.eic, p.address, p.region, p.tariff_plan, p.permitted_power_k
             m.zones, m.scales, m.registers, mi.install_place, mi.installed_at,
             coalesce((SELECT jsonb_object_agg(z.register::text, z.zone)
                       FROM (SELECT DISTINCT ON (register) register, zone FROM tariff_calendars
-                            WHERE plan = p.tariff_plan AND effective_from <= current_date
+                            WHERE plan = p.tariff_plan
+                              AND effective_from <= (now() AT TIME ZONE 'Europe/Kyiv')::date
                             ORDER BY register, effective_from DESC) AS z), '{}') AS zone_names,
             coalesce((SELECT jsonb_agg(jsonb_build_object(
                                  'meter_id', sm.id, 'digits', sm.digits, 'registers', sm.registers,
