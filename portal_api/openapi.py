@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from portal_api.deps import SECURITY_SCHEMES, authenticated
 from portal_api.errors import PROBLEM_MEDIA_TYPE
+from portal_api.routers.api import routes
 
 DESCRIPTION = """\
 The consumer cabinet (P1–P20), the staff side and analysts' series of the
@@ -40,12 +42,24 @@ def install(app: FastAPI) -> None:
                 routes=app.routes,
                 tags=None,
             )
+            _security(doc)
             _problem_media_types(doc)
             _drop_default_validation_schemas(doc)
             app.openapi_schema = doc
         return app.openapi_schema
 
     app.openapi = schema  # type: ignore[method-assign]
+
+
+def _security(doc: dict[str, Any]) -> None:
+    """Declare the session schemes on every route that reads the caller's
+    session (the dependencies read the credentials themselves)."""
+    doc.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    requirement = [{name: []} for name in SECURITY_SCHEMES]
+    for path, route in routes():
+        if route.include_in_schema and authenticated(route.dependant):
+            for method in route.methods:
+                doc["paths"][path][method.lower()]["security"] = requirement
 
 
 def _problem_media_types(doc: dict[str, Any]) -> None:

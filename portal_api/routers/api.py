@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from portal_api.routers import (
     accounts,
@@ -68,3 +71,11 @@ def include(app: FastAPI) -> None:
     to walk per request than a parent router would add)."""
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
+
+
+def routes() -> Iterator[tuple[str, APIRoute]]:
+    """Every route of the API with its path as mounted."""
+    for router in ROUTERS:
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                yield PREFIX + route.path_format, route
