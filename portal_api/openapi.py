@@ -9,7 +9,7 @@ from fastapi.openapi.utils import get_openapi
 
 from portal_api.deps import SECURITY_SCHEMES, authenticated
 from portal_api.errors import PROBLEM_MEDIA_TYPE
-from portal_api.routers.api import routes
+from portal_api.routers.api import documented, routes
 
 DESCRIPTION = """\
 The consumer cabinet (P1–P20), the staff side and analysts' series of the
@@ -39,7 +39,7 @@ def install(app: FastAPI) -> None:
                 title=app.title,
                 version=app.version,
                 description=DESCRIPTION,
-                routes=app.routes,
+                routes=documented(),
                 tags=None,
             )
             _security(doc)

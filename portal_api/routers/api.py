@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from portal_api.routers import (
     accounts,
@@ -62,15 +63,30 @@ ROUTERS = (
     analyst.router,
     analytics.router,
 )
+"""Every router, in the order the OpenAPI document lists them."""
+
+FIRST = (consumption.router, history.router, accounts.router, readings.router)
+"""The routers a consumer's cabinet calls most, tried first. FastAPI tries the
+routers in turn, and passing over one costs about as much as solving a
+dependency: at the 10th place, routing was 8 % of a consumption request
+(instructions counted in one process)."""
 
 PREFIX = "/api/v1"
 
 
 def include(app: FastAPI) -> None:
     """Mount every router under ``/api/v1`` (directly: one routing level less
-    to walk per request than a parent router would add)."""
-    for router in ROUTERS:
+    to walk per request than a parent router would add), ``FIRST`` first."""
+    for router in FIRST + tuple(r for r in ROUTERS if r not in FIRST):
         app.include_router(router, prefix=PREFIX)
+
+
+def documented() -> list[BaseRoute]:
+    """The API's routes in documentation order (``ROUTERS``), for the OpenAPI document."""
+    docs = APIRouter()
+    for router in ROUTERS:
+        docs.include_router(router, prefix=PREFIX)
+    return docs.routes
 
 
 def routes() -> Iterator[tuple[str, APIRoute]]:
