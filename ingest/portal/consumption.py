@@ -14,9 +14,8 @@ store does not guess a reset); the bucket total is then None as well.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from drivers.domain import KYIV, Plan, Source, plan_registers
 from ingest import queries
@@ -35,15 +34,17 @@ BASE: dict[GroupBy, queries.GroupBy] = {  # the stored grain each size is summed
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ZoneUsage:
+# NamedTuples: a page of buckets builds a hundred of them, at ~0.3 µs each
+# against ~1 µs for a frozen dataclass.
+
+
+class ZoneUsage(NamedTuple):
     register: int
     zone: str
     wh: int | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Bucket:
+class Bucket(NamedTuple):
     interval_start: datetime
     interval_end: datetime
     zones: tuple[ZoneUsage, ...]
@@ -241,11 +242,7 @@ async def point_consumption(
     names = {r: zone_name(zone_names, r) for zones in sums.values() for r in zones}
     return [
         Bucket(
-            interval_start=key,
-            interval_end=ends[key],
-            zones=tuple(
-                ZoneUsage(register=r, zone=names[r], wh=wh) for r, wh in sorted(sums[key].items())
-            ),
+            key, ends[key], tuple(ZoneUsage(r, names[r], wh) for r, wh in sorted(sums[key].items()))
         )
         for key in sorted(sums)
     ]

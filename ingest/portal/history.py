@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-from psycopg.rows import class_row
+from typing import Any, NamedTuple
 
 from drivers.domain import Quality, Source
-from ingest.portal._sql import Conn, many
+from ingest.portal._sql import Conn, many, rows_as
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,8 +40,9 @@ class MeterSpan:
     until: datetime | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HistoryRow:
+class HistoryRow(NamedTuple):
+    """One reading of a history page (a NamedTuple: a page builds a hundred)."""
+
     meter_id: int
     serial: str
     register: int
@@ -180,10 +179,10 @@ async def readings(
                       c_source=after.source_code)  # fmt: skip
     query = _READINGS.format(after=_AFTER if after is not None else "").encode()
     hi = end if after is None else min(end, after.read_at + _TICK)
-    async with conn.cursor(row_factory=class_row(HistoryRow)) as cur:
+    async with conn.cursor(row_factory=rows_as(HistoryRow)) as cur:
         for width in _WINDOWS:
             lo = start if width is None else max(start, hi - width)
-            await cur.execute(query, {**params, "lo": lo, "hi": hi})
+            await cur.execute(query, {**params, "lo": lo, "hi": hi}, binary=True)
             rows = await cur.fetchall()
             if len(rows) >= limit or lo == start:
                 # every reading from lo on was a candidate, and the rest are older
