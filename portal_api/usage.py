@@ -12,7 +12,7 @@ from fastapi import Query
 from drivers.domain import KYIV
 from ingest.portal import Conn
 from ingest.portal.accounts import Point
-from ingest.portal.consumption import Bucket, GroupBy, point_consumption
+from ingest.portal.consumption import Bucket, GroupBy, Watermarks, point_consumption
 from portal_api import points
 from portal_api.errors import invalid
 
@@ -111,4 +111,5 @@ async def buckets(conn: Conn, point: Point, w: Window) -> list[Bucket]:
         start=w.start,
         end=w.end,
         group_by=w.group_by,
+        watermarks=Watermarks(point.day_watermark, point.month_watermark),
     )

@@ -59,6 +59,10 @@ class Point:
     """Every meter installed at the point, oldest first (JSON: meter_id, digits,
     registers, installed_at, removed_at), so that the consumption and history
     routes need no second lookup (``history.meter_spans`` reads them)."""
+    day_watermark: datetime
+    month_watermark: datetime
+    """The store's rollup watermarks when the point was read: the consumption
+    query reads materialized days and months below them (``consumption.Watermarks``)."""
     account_id: int | None = None
     """The account the point was looked up through, if any."""
 
@@ -201,7 +205,9 @@ _POINT = """p.id, p.eic, p.address, p.region, p.tariff_plan, p.permitted_power_k
                                  'installed_at', si.installed_at, 'removed_at', si.removed_at)
                              ORDER BY si.installed_at)
                       FROM meter_installations si JOIN meters sm ON sm.id = si.meter_id
-                      WHERE si.point_id = p.id), '[]') AS stays"""
+                      WHERE si.point_id = p.id), '[]') AS stays,
+            (SELECT day_watermark FROM rollup_watermarks) AS day_watermark,
+            (SELECT month_watermark FROM rollup_watermarks) AS month_watermark"""
 
 
 async def points(conn: Conn, account_id: int) -> list[Point]:

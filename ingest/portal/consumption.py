@@ -117,28 +117,113 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), KYIV)
 
 
-_SOURCES: dict[queries.GroupBy, str] = {
-    "hour": """SELECT register, date_trunc('hour', read_at, 'Europe/Kyiv') AS bucket,
-                      (array_agg(value_wh ORDER BY read_at))[1] AS first_wh,
-                      (array_agg(value_wh ORDER BY read_at DESC))[1] AS last_wh
-               FROM readings
-               WHERE meter_id = %(meter)s AND register = ANY(%(registers)s)
-                 AND source = %(source)s AND read_at >= %(start)s AND read_at < %(end)s
-               GROUP BY 1, 2""",
-    "day": """SELECT register, bucket, first_wh, last_wh FROM readings_daily
-              WHERE meter_id = %(meter)s AND register = ANY(%(registers)s)
-                AND source = %(source)s AND bucket >= %(start)s AND bucket < %(end)s""",
-    "month": """SELECT register, bucket, first_wh, last_wh FROM readings_monthly
-                WHERE meter_id = %(meter)s AND register = ANY(%(registers)s)
-                  AND source = %(source)s AND bucket >= %(start)s AND bucket < %(end)s""",
-}
-_STEP = {"hour": "1 hour", "day": "1 day", "month": "1 month"}
+class Watermarks(NamedTuple):
+    """Where the daily and the monthly rollup's materialized rows end (Kyiv
+    bucket starts, UTC): every bucket below is materialized and complete.
+
+    Any earlier watermark gives the same figures, only a little slower (the
+    buckets from it on are read from raw readings). The portal reads the
+    store's with each point (``ingest.portal.accounts.Point``).
+    """
+
+    day: datetime
+    month: datetime
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NOTHING_MATERIALIZED = Watermarks(_EPOCH, _EPOCH)
+"""Watermarks that read every bucket from raw readings: always correct."""
+
 
 # Every register of one meter in one round trip, with the same arithmetic as
 # ingest.queries.consumption: a bucket ends at the next bucket's first read,
 # the last one at the first read at or after the range end (else its own last).
-_SPAN = """
-WITH b AS ({source}),
+#
+# Days and months come from the rollups' materialized rows below their
+# watermarks (``live``: the daily one; ``month_live``: the monthly one), and
+# from there on from raw readings, as the views readings_daily and
+# readings_monthly give them, but without grouping the raw reads: per register
+# the first read of each live day is found by one index probe, the next day's
+# first read by another from the day's end (a recursive walk that skips the day
+# in between), and the day's last read by one backward probe. The running
+# day's ~100 reads per register were grouped on every call before (0.2–0.4 ms
+# of the database's time per request). The live months are grouped from days,
+# as readings_monthly does. ``stop`` is the range end rounded up to a whole
+# bucket; the constant bounds let TimescaleDB plan only the live chunks.
+_NEXT_DAY = "(({day}) AT TIME ZONE 'Europe/Kyiv' + INTERVAL '1 day') AT TIME ZONE 'Europe/Kyiv'"
+_LIVE_DAYS = f"""
+live_first(register, bucket, first_wh) AS (
+    SELECT g.register, date_trunc('day', f.read_at, 'Europe/Kyiv'), f.value_wh
+    FROM unnest(%(registers)s::smallint[]) AS g(register)
+    CROSS JOIN LATERAL (
+        SELECT read_at, value_wh FROM readings
+        WHERE meter_id = %(meter)s AND register = g.register AND source = %(source)s
+          AND read_at >= %(live)s AND read_at < %(stop)s
+        ORDER BY read_at LIMIT 1) AS f
+    UNION ALL
+    SELECT l.register, date_trunc('day', f.read_at, 'Europe/Kyiv'), f.value_wh
+    FROM live_first AS l
+    CROSS JOIN LATERAL (
+        SELECT read_at, value_wh FROM readings
+        WHERE meter_id = %(meter)s AND register = l.register AND source = %(source)s
+          AND read_at >= {_NEXT_DAY.format(day="l.bucket")}
+          AND read_at >= %(live)s AND read_at < %(stop)s
+        ORDER BY read_at LIMIT 1) AS f
+),
+live_days AS (
+    SELECT l.register, l.bucket, l.first_wh,
+           (SELECT value_wh FROM readings
+            WHERE meter_id = %(meter)s AND register = l.register AND source = %(source)s
+              AND read_at < {_NEXT_DAY.format(day="l.bucket")}
+              AND read_at >= %(live)s AND read_at < %(stop)s
+            ORDER BY read_at DESC LIMIT 1) AS last_wh
+    FROM live_first AS l
+)"""
+
+_BUCKETS: dict[queries.GroupBy, str] = {
+    "hour": """
+b AS (
+    SELECT register, date_trunc('hour', read_at, 'Europe/Kyiv') AS bucket,
+           (array_agg(value_wh ORDER BY read_at))[1] AS first_wh,
+           (array_agg(value_wh ORDER BY read_at DESC))[1] AS last_wh
+    FROM readings
+    WHERE meter_id = %(meter)s AND register = ANY(%(registers)s)
+      AND source = %(source)s AND read_at >= %(start)s AND read_at < %(end)s
+    GROUP BY 1, 2
+)""",
+    "day": _LIVE_DAYS
+    + """,
+b AS (
+    SELECT register, bucket, first_wh, last_wh FROM readings_daily_mat
+    WHERE meter_id = %(meter)s AND register = ANY(%(registers)s) AND source = %(source)s
+      AND bucket >= %(start)s AND bucket < %(live)s
+    UNION ALL
+    SELECT register, bucket, first_wh, last_wh FROM live_days
+)""",
+    "month": _LIVE_DAYS
+    + """,
+days AS (
+    SELECT register, bucket, first_wh, last_wh FROM readings_daily_mat
+    WHERE meter_id = %(meter)s AND register = ANY(%(registers)s) AND source = %(source)s
+      AND bucket >= %(month_live)s AND bucket < %(live)s
+    UNION ALL
+    SELECT register, bucket, first_wh, last_wh FROM live_days
+),
+b AS (
+    SELECT register, bucket, first_wh, last_wh FROM readings_monthly_mat
+    WHERE meter_id = %(meter)s AND register = ANY(%(registers)s) AND source = %(source)s
+      AND bucket >= %(start)s AND bucket < %(month_live)s
+    UNION ALL
+    SELECT register, date_trunc('month', bucket, 'Europe/Kyiv'),
+           (array_agg(first_wh ORDER BY bucket))[1],
+           (array_agg(last_wh ORDER BY bucket DESC))[1]
+    FROM days
+    GROUP BY 1, 2
+)""",
+}
+_STEP = {"hour": "1 hour", "day": "1 day", "month": "1 month"}
+
+_SPAN = """WITH RECURSIVE {buckets},
 after AS (
     SELECT g.register,
            (SELECT value_wh FROM readings
@@ -158,13 +243,17 @@ ORDER BY b.register, b.bucket
 
 
 _QUERIES: dict[queries.GroupBy, bytes] = {
-    group_by: _SPAN.format(source=source).encode() for group_by, source in _SOURCES.items()
+    group_by: _SPAN.format(buckets=buckets).encode() for group_by, buckets in _BUCKETS.items()
 }
 
 SpanRow = tuple[datetime, datetime, int | None]
 """(interval start, interval end, Wh) of one register's bucket: the
 ``interval_start``, ``interval_end`` and ``wh`` of ``queries.ConsumptionRow``
 (times in UTC)."""
+
+
+def _between(t: datetime, lo: datetime, hi: datetime) -> datetime:
+    return min(max(t, lo), hi)
 
 
 async def span_consumption(
@@ -175,17 +264,23 @@ async def span_consumption(
     start: datetime,
     end: datetime,
     group_by: queries.GroupBy,
+    watermarks: Watermarks,
     source: Source = Source.AUTO,
 ) -> dict[int, list[SpanRow]]:
     """``ingest.queries.consumption`` for several registers of one meter in one
-    query (the portal's hot path); the results are the same row for row. Rows
-    are plain tuples and times UTC: a request may handle a few hundred, and a
-    dataclass per row, or a comparison across time zones, costs about a
+    query (the portal's hot path); the results are the same row for row, for
+    ``watermarks`` no later than the store's. ``start`` must be a bucket start.
+    Rows are plain tuples and times UTC: a request may handle a few hundred,
+    and a dataclass per row, or a comparison across time zones, costs about a
     microsecond each."""
+    stop = ceil(end, group_by)
+    month_live = _between(watermarks.month, start, stop)
+    live = _between(watermarks.day, month_live if group_by == "month" else start, stop)
     cur = await conn.execute(
         _QUERIES[group_by],
         {"meter": span.meter_id, "registers": list(registers), "source": source.db_code,
-         "start": start, "end": end, "step": _STEP[group_by]},
+         "start": start, "end": end, "step": _STEP[group_by], "stop": stop, "live": live,
+         "month_live": month_live},
         binary=True,
     )  # fmt: skip
     rollover = 10**span.digits * 1000
@@ -206,6 +301,7 @@ async def point_consumption(
     start: datetime,
     end: datetime,
     group_by: GroupBy,
+    watermarks: Watermarks,
     source: Source = Source.AUTO,
 ) -> list[Bucket]:
     """Buckets (oldest first) whose start lies in ``[start, end)``, both rounded
@@ -223,7 +319,7 @@ async def point_consumption(
             continue
         by_register = await span_consumption(
             conn, span=span, registers=registers, start=floor(span.since, base),
-            end=span.until or end, group_by=base, source=source,
+            end=span.until or end, group_by=base, watermarks=watermarks, source=source,
         )  # fmt: skip
         for register, rows in by_register.items():
             for bucket, bucket_end, wh in rows:

@@ -97,10 +97,23 @@ def test_plain_postgresql_view_carries_the_watermark_as_a_constant(store_url: st
         conn.execute("UPDATE rollup_state SET watermark = '1970-01-01 00:00+00'")
 
 
+def _month_watermark(url: str) -> datetime:
+    """``rollup_watermarks``'s month; its day must be ``rollup_watermark()``."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT month_watermark, day_watermark = rollup_watermark() FROM rollup_watermarks"
+        ).fetchone()
+    assert row is not None
+    assert row[1] is True
+    value: datetime = row[0]
+    return value
+
+
 def test_whole_months_are_materialized_and_late_data_reaches_them(store_url: str) -> None:
-    """Both backends keep whole months in ``readings_monthly_mat`` and group the
-    running month from the daily rollup; late data for a materialized month is
-    folded in at the next refresh. Both give the brute-force months throughout."""
+    """Both backends keep whole months in ``readings_monthly_mat`` below
+    ``rollup_watermarks.month_watermark`` and group the running month from the daily
+    rollup; late data for a materialized month is folded in at the next
+    refresh. Both give the brute-force months throughout."""
     ids = {"W1": add_meter(store_url, "W1")}
     backend = _backend(store_url)
     # 20 Oct .. 10 Nov, hourly: October ends inside the data
@@ -109,8 +122,11 @@ def test_whole_months_are_materialized_and_late_data_reaches_them(store_url: str
         for h in range(21 * 24)
     ]
     _write(store_url, readings)
+    assert _month_watermark(store_url) <= datetime(1970, 1, 1, tzinfo=UTC)  # nothing yet
     rollups.refresh(store_url, backend, now=datetime(2026, 11, 5, 12, tzinfo=KYIV))  # type: ignore[arg-type]
     assert stored(store_url, "readings_monthly") == brute_force(readings, ids, "month")
+    assert _watermark(store_url) == datetime(2026, 11, 5, tzinfo=KYIV)
+    assert _month_watermark(store_url) == datetime(2026, 11, 1, tzinfo=KYIV)
     with psycopg.connect(store_url) as conn:
         months = conn.execute("SELECT bucket, n FROM readings_monthly_mat").fetchall()
         definition = conn.execute("SELECT pg_get_viewdef('readings_monthly')").fetchone()

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from drivers.domain import KYIV
-from ingest import queries
-from ingest.portal.consumption import span_consumption
+from ingest import queries, rollups
+from ingest.portal.consumption import NOTHING_MATERIALIZED, Watermarks, span_consumption
 from ingest.portal.history import MeterSpan
 from ingest.reconcile import reconcile
 from tests.portal.world import Household, Portal, add_household, add_reads
@@ -289,10 +289,16 @@ async def test_analysts_read_any_point(
     assert r.status_code == 404
 
 
+def _kyiv(month: int, day: int) -> datetime:
+    return datetime(2026, month, day, tzinfo=KYIV)
+
+
 @pytest.mark.parametrize("group_by", ["hour", "day", "month"])
 async def test_the_one_query_path_equals_ingest_queries(portal: Portal, group_by: str) -> None:
     """``span_consumption`` (all registers in one query) gives ingest.queries'
-    rows: gaps, a rollover, an implausible drop, a partial last bucket."""
+    rows: gaps, a rollover, an implausible drop, a partial last bucket; with
+    the days and months materialized, whichever rollup watermarks it is given
+    up to the store's (raw reads from there on)."""
     home = add_household(portal.url, 16, plan="two_zone", registers=(1, 2), digits=5)
     start = datetime(2026, 1, 30, 20, tzinfo=KYIV)
 
@@ -317,6 +323,15 @@ async def test_the_one_query_path_equals_ingest_queries(portal: Portal, group_by
         "DELETE FROM readings WHERE meter_id = %s AND read_at BETWEEN %s AND %s",
         (home.meter_id, start + timedelta(hours=10), start + timedelta(hours=13)),
     )
+    with psycopg.connect(portal.url) as conn:
+        backend = conn.execute("SELECT backend FROM store_backend").fetchone()
+    assert backend is not None
+    rollups.refresh(portal.url, backend[0])
+    with psycopg.connect(portal.url) as conn:
+        store = conn.execute("SELECT * FROM rollup_watermarks").fetchone()
+    assert store is not None
+    assert store[0] > _kyiv(2, 2), "all days materialized"
+    assert store[1] >= _kyiv(3, 1), "all months materialized"
     span = MeterSpan(
         meter_id=home.meter_id,
         digits=5,
@@ -324,21 +339,42 @@ async def test_the_one_query_path_equals_ingest_queries(portal: Portal, group_by
         since=start - timedelta(days=40),
         until=None,
     )
-    lo = (
-        datetime(2026, 1, 30, tzinfo=KYIV)
-        if group_by != "month"
-        else datetime(2026, 1, 1, tzinfo=KYIV)
-    )
-    hi = datetime(2026, 2, 1, 22, tzinfo=KYIV)
-    async with await psycopg.AsyncConnection.connect(portal.url) as conn:
-        fast = await span_consumption(
-            conn, span=span, registers=(1, 2), start=lo, end=hi, group_by=group_by
-        )
-        for register in (1, 2):
-            slow = await queries.consumption(
-                conn, meter_id=home.meter_id, register=register, start=lo, end=hi, group_by=group_by
-            )
-            assert slow, "the data must produce buckets"
-            assert fast[register] == [(r.interval_start, r.interval_end, r.wh) for r in slow]
-    assert any(wh is None for _, _, wh in fast[2])
-    assert all(wh is not None for _, _, wh in fast[1])
+    lo = _kyiv(1, 30) if group_by != "month" else _kyiv(1, 1)
+    marks = [
+        NOTHING_MATERIALIZED,
+        Watermarks(store[0], store[1]),
+        Watermarks(_kyiv(1, 31), _kyiv(1, 1)),  # the range's first day materialized
+        Watermarks(_kyiv(2, 1), _kyiv(2, 1)),  # January materialized, February raw
+        Watermarks(_kyiv(1, 31), _kyiv(2, 1)),  # the months' ahead of the days'
+        Watermarks(_kyiv(2, 2), _kyiv(1, 1)),  # days past the range end
+    ]
+    # Ending inside the reads (the last bucket ends at the next read) and after them.
+    for hi in (datetime(2026, 2, 1, 22, tzinfo=KYIV), _kyiv(2, 10)):
+        async with await psycopg.AsyncConnection.connect(portal.url) as conn:
+            slow = {
+                register: await queries.consumption(
+                    conn,
+                    meter_id=home.meter_id,
+                    register=register,
+                    start=lo,
+                    end=hi,
+                    group_by=group_by,
+                )
+                for register in (1, 2)
+            }
+            assert all(slow.values()), "the data must produce buckets"
+            for watermarks in marks:
+                fast = await span_consumption(
+                    conn,
+                    span=span,
+                    registers=(1, 2),
+                    start=lo,
+                    end=hi,
+                    group_by=group_by,
+                    watermarks=watermarks,
+                )
+                for register in (1, 2):
+                    expected = [(r.interval_start, r.interval_end, r.wh) for r in slow[register]]
+                    assert fast[register] == expected, (hi, watermarks)
+                assert any(wh is None for _, _, wh in fast[2])
+                assert all(wh is not None for _, _, wh in fast[1])
