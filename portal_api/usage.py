@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import Query
+from fastapi import Query, Request
 
 from drivers.domain import KYIV
 from ingest.portal import Conn
 from ingest.portal.accounts import Point
 from ingest.portal.consumption import Bucket, GroupBy, Watermarks, point_consumption
+from ingest.store import Store
 from portal_api import points
 from portal_api.errors import invalid
 
@@ -102,7 +103,10 @@ def span(
     return start, end
 
 
-async def buckets(conn: Conn, point: Point, w: Window) -> list[Bucket]:
+async def buckets(request: Request, conn: Conn, point: Point, w: Window) -> list[Bucket]:
+    """The point's buckets of ``w``, with the rollup watermarks read along with
+    the point, on the app's store (its backend picks the query's form)."""
+    store: Store = request.app.state.store
     return await point_consumption(
         conn,
         stays=point.stays,
@@ -112,4 +116,5 @@ async def buckets(conn: Conn, point: Point, w: Window) -> list[Bucket]:
         end=w.end,
         group_by=w.group_by,
         watermarks=Watermarks(point.day_watermark, point.month_watermark),
+        backend=store.backend,
     )

@@ -71,7 +71,7 @@ async def consumption_page(
 ) -> ConsumptionPage:
     """One page of ``point``'s consumption (the consumer's and the analyst's route)."""
     w = usage.window(period_from, period_to, group_by)
-    rows = await usage.buckets(conn, point, w)
+    rows = await usage.buckets(request, conn, point, w)
     return page_of(
         request,
         rows,
@@ -148,6 +148,7 @@ async def billing(
     responses=responses(401, 403, 404, 422),
 )
 async def yearly(
+    request: Request,
     point: AccountPoint,
     conn: Conn,
     year: Annotated[int | None, Query(ge=2000, le=2099, description="Default: this year.")] = None,
@@ -163,7 +164,7 @@ async def yearly(
     start = datetime(year, 1, 1, tzinfo=KYIV)
     end = datetime(year + 1, 1, 1, tzinfo=KYIV)
     w = usage.Window(start=start.astimezone(UTC), end=end.astimezone(UTC), group_by="month")
-    by_month = _months(year, billed, await usage.buckets(conn, point, w))
+    by_month = _months(year, billed, await usage.buckets(request, conn, point, w))
     months: list[dict[str, Any]] = []  # MonthRow fields, validated with the summary
     for month in range(1, 13):
         basis, bucket = by_month.get(month, (None, None))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from ingest.portal import Conn as Connection
 from ingest.portal.accounts import Point
@@ -44,6 +44,7 @@ _SUFFIX = {"csv": "csv", "xlsx": "xlsx", "espi": "xml"}
     },
 )
 async def export(
+    request: Request,
     account: Account,
     point: AccountPoint,
     conn: Conn,
@@ -57,7 +58,7 @@ async def export(
     total. ESPI: an Atom feed valid against the NAESB ESPI 4.0 and Atom schemas,
     with Kyiv's LocalTimeParameters and a UsageSummary per billing period."""
     w = usage.window(period_from, period_to, group_by)
-    rows = await usage.buckets(conn, point, w)
+    rows = await usage.buckets(request, conn, point, w)
     zones = exports.zones_of(rows)
     if format == "csv":
         body = exports.to_csv(rows, zones)
@@ -69,7 +70,7 @@ async def export(
         body = exports.espi_feed(
             rows,
             zones,
-            summaries=await _per_period(conn, point, rows, group_by),
+            summaries=await _per_period(request, conn, point, rows, group_by),
             base_url=settings.public_base_url,
             account_number=account.number,
             eic=point.eic,
@@ -82,7 +83,7 @@ async def export(
 
 
 async def _per_period(
-    conn: Connection, point: Point, rows: list[Bucket], group_by: GroupBy
+    request: Request, conn: Connection, point: Point, rows: list[Bucket], group_by: GroupBy
 ) -> list[billing.PeriodUsage]:
     """Billing-period totals over the exported buckets' span: from the buckets
     themselves when none straddles a cut-off, else from smaller ones."""
@@ -92,5 +93,5 @@ async def _per_period(
     grain = billing.grain(group_by, policy)
     if grain != group_by:
         span = usage.Window(rows[0].interval_start, rows[-1].interval_end, grain)
-        rows = await usage.buckets(conn, point, span)
+        rows = await usage.buckets(request, conn, point, span)
     return billing.per_period(rows, policy)

@@ -5,6 +5,7 @@ periods from the reconciler; the analyst's series."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import product
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 
 from drivers.domain import KYIV
 from ingest import queries, rollups
+from ingest.migrate import Backend
 from ingest.portal.consumption import NOTHING_MATERIALIZED, Watermarks, span_consumption
 from ingest.portal.history import MeterSpan
 from ingest.reconcile import reconcile
@@ -298,7 +300,7 @@ async def test_the_one_query_path_equals_ingest_queries(portal: Portal, group_by
     """``span_consumption`` (all registers in one query) gives ingest.queries'
     rows: gaps, a rollover, an implausible drop, a partial last bucket; with
     the days and months materialized, whichever rollup watermarks it is given
-    up to the store's (raw reads from there on)."""
+    up to the store's (raw reads from there on), in each backend's form."""
     home = add_household(portal.url, 16, plan="two_zone", registers=(1, 2), digits=5)
     start = datetime(2026, 1, 30, 20, tzinfo=KYIV)
 
@@ -327,6 +329,8 @@ async def test_the_one_query_path_equals_ingest_queries(portal: Portal, group_by
         backend = conn.execute("SELECT backend FROM store_backend").fetchone()
     assert backend is not None
     rollups.refresh(portal.url, backend[0])
+    # The query's form for each backend; plain PostgreSQL's runs on both.
+    forms: list[Backend] = ["postgresql", *(["timescaledb"] if backend[0] == "timescaledb" else [])]
     with psycopg.connect(portal.url) as conn:
         store = conn.execute("SELECT * FROM rollup_watermarks").fetchone()
     assert store is not None
@@ -363,7 +367,7 @@ async def test_the_one_query_path_equals_ingest_queries(portal: Portal, group_by
                 for register in (1, 2)
             }
             assert all(slow.values()), "the data must produce buckets"
-            for watermarks in marks:
+            for form, watermarks in product(forms, marks):
                 fast = await span_consumption(
                     conn,
                     span=span,
@@ -372,9 +376,10 @@ async def test_the_one_query_path_equals_ingest_queries(portal: Portal, group_by
                     end=hi,
                     group_by=group_by,
                     watermarks=watermarks,
+                    backend=form,
                 )
                 for register in (1, 2):
                     expected = [(r.interval_start, r.interval_end, r.wh) for r in slow[register]]
-                    assert fast[register] == expected, (hi, watermarks)
+                    assert fast[register] == expected, (hi, form, watermarks)
                 assert any(wh is None for _, _, wh in fast[2])
                 assert all(wh is not None for _, _, wh in fast[1])
