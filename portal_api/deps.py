@@ -15,7 +15,7 @@ plain ``def`` dependency in a worker thread, a thread hand-off per request.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Annotated
+from typing import Annotated, NamedTuple, TypeVar
 
 import psycopg
 from fastapi import Depends, Path, Query, Request
@@ -130,43 +130,61 @@ def _bearer_token(authorization: str | None) -> str | None:
     return token if token and scheme.lower() == "bearer" else None
 
 
-async def _session(
-    conn: Conn, token: str, kind: Kind, settings: PortalSettings
-) -> SessionUser | None:
-    """The live session of a raw token (an expired or idle one is deleted).
+def _credentials(request: Request) -> tuple[str, Kind] | None:
+    """The caller's raw token and its kind: a bearer token first, else the
+    session cookie; None without either."""
+    token = _bearer_token(request.headers.get("authorization"))
+    if token is not None:
+        return token, "bearer"
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return (cookie, "cookie") if cookie else None
 
-    A state-changing request runs in one transaction; the lookup commits on
-    its own before the route starts, so that deleting an idle session and
-    refreshing the last use stick even when the request is then refused."""
-    hashed, idle = token_hash(token), settings.session_idle_timeout
+
+T = TypeVar("T")
+
+
+async def _committed(conn: Conn, lookup: Callable[[], Coroutine[None, None, T]]) -> T:
+    """Run a session lookup (it may end an idle session or refresh its last
+    use). A state-changing request runs in one transaction; the lookup commits
+    on its own before the route starts, so that those writes stick even when
+    the request is then refused."""
     if conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
-        return await sessions_sql.authenticate(conn, hashed, kind=kind, idle=idle)
+        return await lookup()
     async with conn.transaction():
-        return await sessions_sql.authenticate(conn, hashed, kind=kind, idle=idle)
+        return await lookup()
+
+
+def _check_csrf(request: Request, session: SessionUser) -> None:
+    """A cookie session's state-changing request must carry its CSRF token."""
+    if (
+        session.kind == "cookie"
+        and request.method not in _SAFE_METHODS
+        and not same(request.headers.get(CSRF_HEADER), session.csrf_token)
+    ):
+        raise ProblemError(
+            403, "csrf", "CSRF check failed", f"send the session's CSRF token in {CSRF_HEADER}"
+        )
 
 
 async def _principal(request: Request, conn: Conn) -> SessionUser | None:
-    """The caller's live session: a bearer token first, else the session cookie.
-    (The credentials are read here rather than through FastAPI's security
-    dependencies, two dependency steps fewer on every authenticated request;
-    ``SECURITY_SCHEMES`` puts them in the OpenAPI document.)"""
-    settings: PortalSettings = request.app.state.settings
-    token = _bearer_token(request.headers.get("authorization"))
-    if token is not None:
-        return await _session(conn, token, "bearer", settings)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        session = await _session(conn, cookie, "cookie", settings)
-        if session is None:
-            return None
-        if request.method not in _SAFE_METHODS and not same(
-            request.headers.get(CSRF_HEADER), session.csrf_token
-        ):
-            raise ProblemError(
-                403, "csrf", "CSRF check failed", f"send the session's CSRF token in {CSRF_HEADER}"
-            )
-        return session
-    return None
+    """The caller's live session: a bearer token first, else the session cookie
+    (an expired or idle one is deleted). (The credentials are read here rather
+    than through FastAPI's security dependencies, two dependency steps fewer on
+    every authenticated request; ``SECURITY_SCHEMES`` puts them in the OpenAPI
+    document.)"""
+    credentials = _credentials(request)
+    if credentials is None:
+        return None
+    token, kind = credentials
+    idle = request.app.state.settings.session_idle_timeout
+
+    async def lookup() -> SessionUser | None:
+        return await sessions_sql.authenticate(conn, token_hash(token), kind=kind, idle=idle)
+
+    session = await _committed(conn, lookup)
+    if session is not None:
+        _check_csrf(request, session)
+    return session
 
 
 Principal = Annotated[SessionUser | None, Depends(_principal)]
@@ -174,7 +192,9 @@ Principal = Annotated[SessionUser | None, Depends(_principal)]
 
 def authenticated(dependant: Dependant) -> bool:
     """Whether a route (its ``dependant``) reads the caller's session."""
-    return any(d.call is _principal or authenticated(d) for d in dependant.dependencies)
+    return any(
+        d.call in (_principal, _consumer_points) or authenticated(d) for d in dependant.dependencies
+    )
 
 
 async def _user(principal: Principal) -> SessionUser:
@@ -222,6 +242,44 @@ async def _account(account_number: AccountNumber, user: ConsumerUser, conn: Conn
 Account = Annotated[LinkedAccount, Depends(_account)]
 """The caller's account named in the path (404 for anyone else's)."""
 
+
+class CallerPoints(NamedTuple):
+    user: SessionUser
+    points: list[Point]
+    """The metering points of the account in the path, if it is the caller's."""
+
+
+async def _consumer_points(request: Request, conn: Conn) -> CallerPoints:
+    """The caller's session, checked as ``ConsumerUser`` checks it (401, 403),
+    and the points of ``{account_number}`` if that account is linked to the
+    caller: one statement where the two lookups were two. It runs before the
+    path is validated, as ``ConsumerUser`` does, so a caller without a session
+    gets 401 whatever the path; the number reaches the query as a parameter."""
+    credentials = _credentials(request)
+    if credentials is None:
+        raise unauthorized()
+    token, kind = credentials
+    idle = request.app.state.settings.session_idle_timeout
+    number = str(request.path_params.get("account_number", ""))
+
+    async def lookup() -> tuple[SessionUser | None, list[Point]]:
+        return await accounts_sql.consumer_points(
+            conn, token_hash(token), kind=kind, idle=idle, number=number
+        )
+
+    user, points = await _committed(conn, lookup)
+    if user is None:
+        raise unauthorized()
+    _check_csrf(request, user)
+    if user.role != "consumer":
+        raise forbidden()
+    return CallerPoints(user, points)
+
+
+AccountCaller = Annotated[CallerPoints, Depends(_consumer_points)]
+"""The consumer calling, with the points of the account in the path (see
+``AccountPoint``); for routes that need the caller as well as the point."""
+
 EicQuery = Annotated[
     str | None,
     Query(
@@ -233,9 +291,9 @@ EicQuery = Annotated[
 
 
 async def _point(
-    account_number: AccountNumber, user: ConsumerUser, conn: Conn, eic: EicQuery = None
+    account_number: AccountNumber, caller: AccountCaller, eic: EicQuery = None
 ) -> Point:
-    points = await accounts_sql.linked_points(conn, user_id=user.user_id, number=account_number)
+    points = caller.points
     if eic is not None:
         points = [p for p in points if p.eic == eic.upper()]
     if not points:

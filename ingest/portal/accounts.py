@@ -4,11 +4,13 @@ the home page (P7) and the equipment of each metering point (P13)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ingest.portal import sessions
 from ingest.portal._sql import PER_REQUEST, Conn, many, one, run, scalar
+from ingest.portal.sessions import Kind, SessionUser
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -224,22 +226,41 @@ async def points(conn: Conn, account_id: int) -> list[Point]:
     )
 
 
-async def linked_points(conn: Conn, *, user_id: int, number: str) -> list[Point]:
-    """The points of account ``number`` if it is linked to ``user_id`` (else
-    none): the account check and the points in one query."""
-    return await many(
-        conn,
-        Point,
-        f"""SELECT {_POINT}, ua.account_id FROM user_accounts ua
-            JOIN accounts a ON a.id = ua.account_id
-            JOIN account_points ap ON ap.account_id = a.id
-            JOIN metering_points p ON p.id = ap.point_id
-            LEFT JOIN meter_installations mi ON mi.point_id = p.id AND mi.removed_at IS NULL
-            LEFT JOIN meters m ON m.id = mi.meter_id
-            WHERE ua.user_id = %s AND a.number = %s ORDER BY p.id""",
-        (user_id, number),
-        prepare=PER_REQUEST,
-    )
+_CONSUMER_POINTS = f"""{sessions.LOOKUP}
+SELECT {sessions.USER_COLUMNS}, pt.*
+FROM found f
+LEFT JOIN LATERAL (
+    SELECT {_POINT}, ua.account_id FROM user_accounts ua
+    JOIN accounts a ON a.id = ua.account_id
+    JOIN account_points ap ON ap.account_id = a.id
+    JOIN metering_points p ON p.id = ap.point_id
+    LEFT JOIN meter_installations mi ON mi.point_id = p.id AND mi.removed_at IS NULL
+    LEFT JOIN meters m ON m.id = mi.meter_id
+    WHERE ua.user_id = f.user_id AND f.role = 'consumer' AND a.number = %(number)s
+) AS pt ON true
+WHERE NOT f.ended
+ORDER BY pt.id"""
+_USER = tuple(sessions.USER_COLUMNS.split(", "))
+
+
+async def consumer_points(
+    conn: Conn, token_hash: bytes, *, kind: Kind, idle: timedelta, number: str
+) -> tuple[SessionUser | None, list[Point]]:
+    """``sessions.authenticate`` and, for a consumer, the points of account
+    ``number`` if it is linked to them (else none), in one round trip: the
+    lookups of every point-scoped request, where two statements cost the API
+    worker ~0.17 ms more than one. (The session's columns and the points'
+    share no name.)"""
+    params = {**sessions.lookup_params(token_hash, kind=kind, idle=idle), "number": number}
+    cur = await conn.execute(_CONSUMER_POINTS, params, prepare=PER_REQUEST)
+    rows = await cur.fetchall()
+    if not rows:
+        return None, []
+    n = len(_USER)
+    user = SessionUser(**dict(zip(_USER, rows[0][:n], strict=True)))
+    names = [c.name for c in cur.description or ()][n:]
+    points = [Point(**dict(zip(names, r[n:], strict=True))) for r in rows if r[n] is not None]
+    return user, points
 
 
 async def point_by_eic(conn: Conn, eic: str) -> Point | None:

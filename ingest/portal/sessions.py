@@ -54,9 +54,10 @@ async def create(
 TOUCH_EVERY = timedelta(minutes=1)
 """The most often ``last_used_at`` is written for one session."""
 
-# One round trip: find the session, end it if it expired or sat idle for
-# longer than %(idle)s, else refresh its last use when that is stale.
-_AUTHENTICATE = """
+# Find the session, end it if it expired or sat idle for longer than
+# %(idle)s, else refresh its last use when that is stale; a query that starts
+# with these reads the live session from ``found`` (``WHERE NOT ended``).
+LOOKUP = """
 WITH found AS (
     SELECT s.id AS session_id, u.id AS user_id, u.email, u.role, s.kind, s.csrf_token,
            s.expires_at, s.last_used_at,
@@ -71,10 +72,17 @@ touched AS (
     UPDATE sessions SET last_used_at = now()
     WHERE id IN (SELECT session_id FROM found
                  WHERE NOT ended AND last_used_at <= now() - %(touch_every)s)
-)
-SELECT session_id, user_id, email, role, kind, csrf_token, expires_at
-FROM found WHERE NOT ended
-"""
+)"""
+
+USER_COLUMNS = "session_id, user_id, email, role, kind, csrf_token, expires_at"
+"""``found``'s columns that make a ``SessionUser``, in its field order."""
+
+_AUTHENTICATE = f"{LOOKUP}\nSELECT {USER_COLUMNS} FROM found WHERE NOT ended"
+
+
+def lookup_params(token_hash: bytes, *, kind: Kind, idle: timedelta) -> dict[str, object]:
+    """The parameters ``LOOKUP`` needs."""
+    return {"token_hash": token_hash, "kind": kind, "idle": idle, "touch_every": TOUCH_EVERY}
 
 
 async def authenticate(
@@ -87,7 +95,7 @@ async def authenticate(
         conn,
         SessionUser,
         _AUTHENTICATE,
-        {"token_hash": token_hash, "kind": kind, "idle": idle, "touch_every": TOUCH_EVERY},
+        lookup_params(token_hash, kind=kind, idle=idle),
         prepare=PER_REQUEST,
     )
 

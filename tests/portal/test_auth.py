@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from tests.portal.world import PASSWORD, Portal
+from tests.portal.world import PASSWORD, Portal, add_household
 
 
 async def _register(portal: Portal, email: str) -> str:
@@ -124,6 +124,37 @@ async def test_csrf_is_required_for_cookie_writes_only(portal: Portal) -> None:
     api = await portal.bearer("c@example.com")  # a bearer client sends no CSRF token
     r = await api.post("/api/v1/accounts", json={"account_number": "1", "meter_serial": "x"})
     assert r.status_code == 422
+
+
+async def test_point_routes_check_the_session_before_the_path(portal: Portal) -> None:
+    """The point-scoped routes look the session and the points up together
+    (``deps.AccountCaller``), still in ``ConsumerUser``'s order: no session is
+    401 whatever the path, a staff session 403, then a malformed account
+    number 422 and someone else's 404; a cookie write needs the CSRF token."""
+    home = add_household(portal.url, 32)
+    other = add_household(portal.url, 33)
+    portal.add_user("c@example.com", accounts=[home.account_id])
+    portal.add_user("o@example.com", role="operator")
+    anonymous = portal.make_client()
+    for number in (home.number, "not a number!"):
+        r = await anonymous.get(f"/api/v1/accounts/{number}/consumption")
+        assert r.status_code == 401
+    staff = await portal.bearer("o@example.com")
+    assert (await staff.get(f"/api/v1/accounts/{home.number}/consumption")).status_code == 403
+    api = await portal.bearer("c@example.com")
+    assert (await api.get("/api/v1/accounts/not a number!/consumption")).status_code == 422
+    assert (await api.get(f"/api/v1/accounts/{other.number}/consumption")).status_code == 404
+    assert (await api.get(f"/api/v1/accounts/{home.number}/consumption")).status_code == 200
+
+    browser = await portal.browser("c@example.com")
+    token = browser.headers.pop("X-CSRF-Token")
+    preview = f"/api/v1/accounts/{home.number}/readings/preview"
+    assert (await browser.get(f"/api/v1/accounts/{home.number}/readings/form")).status_code == 200
+    r = await browser.post(preview, json={})
+    assert r.status_code == 403
+    assert r.json()["type"] == "urn:metergate:problem:csrf"
+    browser.headers["X-CSRF-Token"] = token
+    assert (await browser.post(preview, json={})).status_code == 422
 
 
 async def test_a_bearer_token_is_not_a_cookie_and_back(portal: Portal) -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from portal_api import PortalSettings, create_app
-from tests.portal.world import Portal
+from tests.portal.world import Portal, add_household
 
 IDLE_S = 600
 
@@ -59,6 +59,38 @@ async def test_an_idle_session_is_refused_and_deleted(
     assert portal.sql("SELECT count(*) FROM sessions") == [(0,)]
     _unused_for(portal, 0)  # nothing left to revive
     assert (await client.get("/api/v1/me")).status_code == 401
+
+
+@pytest.mark.parametrize("kind", ["bearer", "cookie"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_point_routes_keep_and_end_sessions_like_every_route(
+    portal: Portal, kind: str, method: str
+) -> None:
+    """The point-scoped routes read the session and the account's points in one
+    statement (``accounts.consumer_points``): a use within the timeout moves
+    the last use forward (a refused write too), an idle session is refused and
+    deleted."""
+    home = add_household(portal.url, 31)
+    portal.add_user("idle@example.com", accounts=[home.account_id])
+    if kind == "bearer":
+        client = await portal.bearer("idle@example.com")
+    else:
+        client = await portal.browser("idle@example.com")
+
+    async def call() -> httpx.Response:
+        base = f"/api/v1/accounts/{home.number}/readings"
+        if method == "GET":
+            return await client.get(f"{base}/form")
+        return await client.post(f"{base}/preview", json={})
+
+    _unused_for(portal, IDLE_S - 2)
+    assert (await call()).status_code == (200 if method == "GET" else 422)
+    assert _used_just_now(portal)
+    _unused_for(portal, IDLE_S + 1)
+    r = await call()
+    assert r.status_code == 401
+    assert r.json()["type"] == "urn:metergate:problem:unauthorized"
+    assert portal.sql("SELECT count(*) FROM sessions") == [(0,)]
 
 
 async def test_idle_and_expired_sessions_get_the_same_answer(portal: Portal) -> None:
