@@ -18,6 +18,16 @@ PER_REQUEST = True
 hypertable: prepared at once, on TimescaleDB too (``ingest.store.PREPARE_ON_REQUEST``)."""
 
 
+def column_names(cursor: Any) -> tuple[str, ...]:
+    """The names of the current result's columns, read from libpq: ~0.1 µs a
+    column, where ``cursor.description`` builds a ``Column`` for each (~1 µs:
+    27 µs for the 27 columns of a point lookup)."""
+    result = cursor.pgresult
+    if result is None:
+        return ()
+    return tuple((result.fname(i) or b"").decode() for i in range(result.nfields))
+
+
 def rows_as(cls: type[T]) -> BaseRowFactory[T]:
     """Rows as ``cls``. A NamedTuple is built from the columns by position, once
     they are checked to be its fields in order: ~0.3 µs a row, where a
@@ -30,7 +40,7 @@ def rows_as(cls: type[T]) -> BaseRowFactory[T]:
     make: RowMaker[T] = cls._make  # type: ignore[attr-defined]
 
     def factory(cursor: Any) -> RowMaker[T]:  # a cursor of either kind
-        names = tuple(c.name for c in cursor.description or ())
+        names = column_names(cursor)
         if names and names != fields:
             raise TypeError(f"columns {names} are not the fields of {cls.__name__}")
         return make

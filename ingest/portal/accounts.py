@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from ingest.portal import sessions
-from ingest.portal._sql import PER_REQUEST, Conn, many, one, run, scalar
+from ingest.portal._sql import PER_REQUEST, Conn, column_names, many, one, run, scalar
 from ingest.portal.sessions import Kind, SessionUser
 
 
@@ -258,7 +258,7 @@ async def consumer_points(
         return None, []
     n = len(_USER)
     user = SessionUser(**dict(zip(_USER, rows[0][:n], strict=True)))
-    names = [c.name for c in cur.description or ()][n:]
+    names = column_names(cur)[n:]
     points = [Point(**dict(zip(names, r[n:], strict=True))) for r in rows if r[n] is not None]
     return user, points
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 import psycopg
 import pytest
 
-from ingest.portal._sql import many, one
+from ingest.portal._sql import column_names, many, one
 from tests.portal.world import Portal
 
 
@@ -38,3 +38,12 @@ async def test_named_tuples_refuse_columns_out_of_order(portal: Portal) -> None:
             await one(conn, Pair, "SELECT 'x' AS b, 7 AS a")
         with pytest.raises(TypeError, match="not the fields of Pair"):
             await one(conn, Pair, "SELECT 7 AS a, 'x' AS b, 1 AS c")
+
+
+async def test_column_names_are_the_descriptions(portal: Portal) -> None:
+    async with await psycopg.AsyncConnection.connect(portal.url) as conn:
+        cur = conn.cursor()
+        assert column_names(cur) == ()  # nothing run yet
+        await cur.execute('SELECT 1 AS a, 2 AS "Зона", 3')
+        assert column_names(cur) == tuple(c.name for c in cur.description or ())
+        assert column_names(cur) == ("a", "Зона", "?column?")
