@@ -208,21 +208,19 @@ b AS (
       AND source = %(source)s AND read_at >= %(start)s AND read_at < %(end)s
     GROUP BY 1, 2
 )"""
-_DAYS = """,
-b AS (
+# A register's days from ``lo`` on: materialized below the daily watermark,
+# live from there.
+_DAY_ROWS = """
     SELECT register, bucket, first_wh, last_wh FROM readings_daily_mat
     WHERE meter_id = %(meter)s AND register = ANY(%(registers)s) AND source = %(source)s
-      AND bucket >= %(start)s AND bucket < %(live)s
+      AND bucket >= %({lo})s AND bucket < %(live)s
     UNION ALL
-    SELECT register, bucket, first_wh, last_wh FROM live_days
+    SELECT register, bucket, first_wh, last_wh FROM live_days"""
+_DAYS = f""",
+b AS ({_DAY_ROWS.format(lo="start")}
 )"""
-_MONTHS = """,
-days AS (
-    SELECT register, bucket, first_wh, last_wh FROM readings_daily_mat
-    WHERE meter_id = %(meter)s AND register = ANY(%(registers)s) AND source = %(source)s
-      AND bucket >= %(month_live)s AND bucket < %(live)s
-    UNION ALL
-    SELECT register, bucket, first_wh, last_wh FROM live_days
+_MONTHS = f""",
+days AS ({_DAY_ROWS.format(lo="month_live")}
 ),
 b AS (
     SELECT register, bucket, first_wh, last_wh FROM readings_monthly_mat
