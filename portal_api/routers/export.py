@@ -12,7 +12,7 @@ from ingest.portal.accounts import Point
 from ingest.portal.consumption import Bucket, GroupBy
 from ingest.reconcile.policy import load_policy_async
 from portal_api import exports, usage
-from portal_api.deps import Account, AccountPoint, Conn, SettingsDep
+from portal_api.deps import AccountNumber, AccountPoint, Conn, SettingsDep
 from portal_api.errors import responses
 from portal_api.exports import billing
 from portal_api.uploads import content_disposition
@@ -45,7 +45,7 @@ _SUFFIX = {"csv": "csv", "xlsx": "xlsx", "espi": "xml"}
 )
 async def export(
     request: Request,
-    account: Account,
+    account_number: AccountNumber,
     point: AccountPoint,
     conn: Conn,
     settings: SettingsDep,
@@ -64,7 +64,7 @@ async def export(
         body = exports.to_csv(rows, zones)
     elif format == "xlsx":
         body = await asyncio.to_thread(
-            exports.to_xlsx, rows, zones, account_number=account.number, eic=point.eic
+            exports.to_xlsx, rows, zones, account_number=account_number, eic=point.eic
         )
     else:
         body = exports.espi_feed(
@@ -72,11 +72,11 @@ async def export(
             zones,
             summaries=await _per_period(request, conn, point, rows, group_by),
             base_url=settings.public_base_url,
-            account_number=account.number,
+            account_number=account_number,
             eic=point.eic,
             group_by=group_by,
         )
-    name = f"consumption-{account.number}-{point.eic}-{group_by}.{_SUFFIX[format]}"
+    name = f"consumption-{account_number}-{point.eic}-{group_by}.{_SUFFIX[format]}"
     return Response(
         body, media_type=_MEDIA[format], headers={"Content-Disposition": content_disposition(name)}
     )

@@ -16,7 +16,15 @@ from fastapi import APIRouter, File, Response, UploadFile, status
 from ingest import queries
 from ingest.portal import submissions as submissions_sql
 from portal_api import points, reconciler
-from portal_api.deps import Account, AccountPoint, Conn, ConsumerUser, SettingsDep, actor
+from portal_api.deps import (
+    Account,
+    AccountCaller,
+    AccountNumber,
+    AccountPoint,
+    Conn,
+    SettingsDep,
+    actor,
+)
 from portal_api.errors import invalid, not_found, responses
 from portal_api.schemas.readings import (
     FormZone,
@@ -105,28 +113,33 @@ async def preview(body: SubmissionIn, point: AccountPoint, conn: Conn) -> Previe
 )
 async def confirm(
     body: SubmissionIn,
-    account: Account,
+    account_number: AccountNumber,
     point: AccountPoint,
-    user: ConsumerUser,
+    caller: AccountCaller,
     conn: Conn,
     response: Response,
 ) -> SubmissionOut:
     """Stored as consumer readings through the reconciler's function; refused
     (422 with reasons) when a value is implausible."""
     _meter(point)
+    assert point.account_id is not None  # looked up through the caller's account
     now = datetime.now(UTC)
     submission_id = await reconciler.confirm(
-        conn, point_id=point.id, values_kwh=body.as_mapping(), at=now, submitted_by=actor(user)
+        conn,
+        point_id=point.id,
+        values_kwh=body.as_mapping(),
+        at=now,
+        submitted_by=actor(caller.user),
     )
     await submissions_sql.record(
         conn,
         submission_id=submission_id,
-        account_id=account.id,
+        account_id=point.account_id,
         point_id=point.id,
-        user_id=user.user_id,
+        user_id=caller.user.user_id,
     )
     response.headers["Location"] = (
-        f"/api/v1/accounts/{account.number}/readings/submissions/{submission_id}"
+        f"/api/v1/accounts/{account_number}/readings/submissions/{submission_id}"
     )
     return SubmissionOut(
         submission_id=submission_id, submitted_at=now, values=body.values, detail="покази прийнято"
