@@ -293,6 +293,8 @@ EicQuery = Annotated[
 async def _point(
     account_number: AccountNumber, caller: AccountCaller, eic: EicQuery = None
 ) -> Point:
+    """The point asked for among ``caller.points``. ``account_number`` is
+    declared to be validated and documented; the lookup read it from the path."""
     points = caller.points
     if eic is not None:
         points = [p for p in points if p.eic == eic.upper()]
