@@ -55,10 +55,10 @@ def _security(doc: dict[str, Any]) -> None:
     """Declare the session schemes on every route that reads the caller's
     session (the dependencies read the credentials themselves)."""
     doc.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
-    requirement = [{name: []} for name in SECURITY_SCHEMES]
+    requirement: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
     for path, route in routes():
         if route.include_in_schema and authenticated(route.dependant):
-            for method in route.methods:
+            for method in route.methods or ():
                 doc["paths"][path][method.lower()]["security"] = requirement
 
 
