@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 
 from ingest.portal import accounts as accounts_sql
 from portal_api import usage
@@ -19,6 +19,7 @@ router = APIRouter(prefix="/analyst", tags=["analyst"])
 @router.get(
     "/points/{eic}/consumption",
     summary="Consumption of any point per bucket and zone",
+    response_model=ConsumptionPage,
     responses=responses(401, 403, 404, 422),
 )
 async def consumption(
@@ -32,7 +33,7 @@ async def consumption(
     order_by: usage.OrderBy = "-period",
     page_size: usage.PageSize = 100,
     page: usage.PageNumber = 1,
-) -> ConsumptionPage:
+) -> Response:
     point = await accounts_sql.point_by_eic(conn, eic)
     if point is None:
         raise not_found("no such metering point")

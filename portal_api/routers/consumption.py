@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from drivers.domain import KYIV
 from ingest.portal.accounts import Point
 from ingest.portal.consumption import Bucket, GroupBy, ZoneUsage
 from ingest.reconcile import PeriodRead, parse_period, period_reads
 from portal_api import points, usage
+from portal_api.bodies import json_body
 from portal_api.deps import AccountPoint, Conn
 from portal_api.errors import responses
 from portal_api.schemas.accounts import Zone
@@ -39,13 +40,14 @@ def page_of(
     page: int,
     eic: str,
     group_by: str,
-) -> ConsumptionPage:
-    """Order, slice and link one page (Octopus Energy's ``count/next/previous``)."""
+) -> Response:
+    """Order, slice and link one page (Octopus Energy's ``count/next/previous``),
+    a ``ConsumptionPage`` as JSON."""
     ordered = rows if order_by == "period" else list(reversed(rows))
     first = (page - 1) * page_size
     chunk = ordered[first : first + page_size]
     more = first + page_size < len(ordered)
-    return ConsumptionPage.model_validate(
+    return json_body(
         {
             "count": len(ordered),
             "next": str(request.url.include_query_params(page=page + 1)) if more else None,
@@ -53,6 +55,7 @@ def page_of(
             "results": [consumption_row(b) for b in chunk],
             "eic": eic,
             "group_by": group_by,
+            "unit": "kWh",
         }
     )
 
@@ -68,8 +71,9 @@ async def consumption_page(
     order_by: str,
     page_size: int,
     page: int,
-) -> ConsumptionPage:
-    """One page of ``point``'s consumption (the consumer's and the analyst's route)."""
+) -> Response:
+    """One page of ``point``'s consumption (the consumer's and the analyst's
+    route), a ``ConsumptionPage`` as JSON."""
     w = usage.window(period_from, period_to, group_by)
     rows = await usage.buckets(request, conn, point, w)
     return page_of(
@@ -86,6 +90,7 @@ async def consumption_page(
 @router.get(
     "",
     summary="Consumption per bucket and zone (P8, P12)",
+    response_model=ConsumptionPage,
     responses=responses(401, 403, 404, 422),
 )
 async def consumption(
@@ -98,7 +103,7 @@ async def consumption(
     order_by: usage.OrderBy = "-period",
     page_size: usage.PageSize = 100,
     page: usage.PageNumber = 1,
-) -> ConsumptionPage:
+) -> Response:
     """Register differences of the point's meters (a meter replaced inside a
     bucket adds both meters' energy), per tariff zone and in total, in exact kWh.
     ``group_by=month`` gives the billing periods (calendar months)."""
@@ -145,6 +150,7 @@ async def billing(
 @router.get(
     "/yearly",
     summary="A year month by month, with chart data (P9, P12)",
+    response_model=YearSummary,
     responses=responses(401, 403, 404, 422),
 )
 async def yearly(
@@ -152,7 +158,7 @@ async def yearly(
     point: AccountPoint,
     conn: Conn,
     year: Annotated[int | None, Query(ge=2000, le=2099, description="Default: this year.")] = None,
-) -> YearSummary:
+) -> Response:
     """Each month as billed (the reconciler's result for the period labelled with
     it, from consumer, controller or automatic readings) or, until that period is
     reconciled, metered (register differences of the automatic reads); ``basis``
@@ -165,7 +171,7 @@ async def yearly(
     end = datetime(year + 1, 1, 1, tzinfo=KYIV)
     w = usage.Window(start=start.astimezone(UTC), end=end.astimezone(UTC), group_by="month")
     by_month = _months(year, billed, await usage.buckets(request, conn, point, w))
-    months: list[dict[str, Any]] = []  # MonthRow fields, validated with the summary
+    months: list[dict[str, Any]] = []  # MonthRow fields
     for month in range(1, 13):
         basis, bucket = by_month.get(month, (None, None))
         first, nxt = _calendar_month(year, month)
@@ -189,7 +195,7 @@ async def yearly(
         for register, zone in _series_zones(zones, by_month)
     ]
     known = [b.wh for _, b in by_month.values() if b.wh is not None]
-    return YearSummary.model_validate(
+    return json_body(
         {
             "year": year,
             "eic": point.eic,

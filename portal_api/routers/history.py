@@ -8,12 +8,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from drivers.domain import KYIV, Source
 from ingest.portal import history as history_sql
 from ingest.portal.consumption import zone_name
 from portal_api import points
+from portal_api.bodies import json_body
 from portal_api.deps import AccountPoint, Conn
 from portal_api.errors import invalid, responses
 from portal_api.schemas.common import kwh
@@ -67,6 +68,7 @@ def _decode(cursor: str) -> history_sql.Cursor:
 @router.get(
     "/readings",
     summary="Every reading of the point's meters, with its source (P14)",
+    response_model=ReadingsPage,
     responses=responses(401, 403, 404, 422),
 )
 async def readings(
@@ -84,7 +86,7 @@ async def readings(
     cursor: Annotated[
         str | None, Query(max_length=200, description="From the previous page's `next`.")
     ] = None,
-) -> ReadingsPage:
+) -> Response:
     """Newest first: readings sent by the meter, submitted by the consumer, taken
     by the controller, estimated or corrected, while installed at this point."""
     end = _aware(period_to) if period_to else datetime.now(UTC)
@@ -104,10 +106,9 @@ async def readings(
     names = points.zone_names(point)
     more = len(rows) > page_size
     rows = rows[:page_size]
-    # One validation of the whole page from plain dicts: a model built per row
-    # costs ~0.7 µs more each in Python (100 rows: 400 -> 260 µs with the codes
-    # looked up instead of going through the enums).
-    return ReadingsPage.model_validate(
+    # Plain dicts, not a model per row: ~0.7 µs less each in Python (100 rows:
+    # 400 -> 260 µs with the codes looked up instead of going through the enums).
+    return json_body(
         {
             "next": str(request.url.include_query_params(cursor=_encode(rows[-1])))
             if more

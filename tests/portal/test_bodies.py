@@ -1,0 +1,123 @@
+"""The hot pages are serialized from plain fields, without validation
+(``portal_api.bodies``): each body must be exactly what its response model
+gives for it: every field present, defaults included, names by alias, values
+of the declared types."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from drivers.domain import KYIV
+from ingest.reconcile import reconcile
+from portal_api.schemas.consumption import ConsumptionPage, YearSummary
+from portal_api.schemas.history import ReadingsPage
+from tests.portal.world import Household, Portal, World, add_household, add_reads
+
+START = datetime(2026, 1, 1, tzinfo=KYIV)
+END = datetime(2026, 3, 10, tzinfo=KYIV)
+
+
+def _energy(register: int, at: datetime) -> int:
+    """Day 100 Wh and night 200 Wh a slot; one implausible drop on night (an
+    unknown zone figure, null in the body)."""
+    if register == 2 and at == datetime(2026, 2, 3, 12, tzinfo=KYIV):
+        return -40_000_000
+    return 100 * register
+
+
+@pytest.fixture
+async def home(portal: Portal) -> tuple[httpx.AsyncClient, Household]:
+    home = add_household(portal.url, 41, plan="two_zone", registers=(1, 2))
+    add_reads(
+        portal.url,
+        home.meter_id,
+        registers=(1, 2),
+        start=START,
+        end=END,
+        first_wh=60_000_000,
+        per_slot_wh=_energy,
+    )
+    reconcile(portal.url, period=date(2026, 1, 1), now=END)  # January billed, the rest metered
+    portal.add_user("bodies@example.com", accounts=[home.account_id])
+    return await portal.bearer("bodies@example.com"), home
+
+
+def _as_model(response: httpx.Response, model: type[BaseModel]) -> dict[str, Any]:
+    """The body, checked to be the model's own JSON for it."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    body: dict[str, Any] = json.loads(response.content)
+    parsed = model.model_validate_json(response.content, strict=False)
+    assert parsed.model_dump(mode="json", by_alias=True) == body
+    return body
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"group_by": "day", "period_from": "2026-02-01", "period_to": "2026-02-08", "page_size": 3},
+        {"group_by": "day", "period_from": "2026-02-01", "period_to": "2026-02-08",
+         "page_size": 3, "page": 2, "order_by": "period"},
+        {"group_by": "month", "period_from": "2026-01-01", "period_to": "2026-04-01"},
+        {"group_by": "hour", "period_from": "2026-02-03T10:00", "period_to": "2026-02-03T14:00"},
+    ],
+)  # fmt: skip
+async def test_consumption_page_is_its_model(
+    home: tuple[httpx.AsyncClient, Household], params: dict[str, Any]
+) -> None:
+    client, h = home
+    body = _as_model(
+        await client.get(f"/api/v1/accounts/{h.number}/consumption", params=params),
+        ConsumptionPage,
+    )
+    assert body["unit"] == "kWh"
+    assert body["results"], "a page with rows"
+    if params["group_by"] == "hour":
+        assert None in [z["consumption"] for r in body["results"] for z in r["zones"]]
+    if params.get("page") == 2:
+        assert body["next"]
+        assert body["previous"]
+
+
+async def test_analyst_consumption_page_is_its_model(
+    home: tuple[httpx.AsyncClient, Household], world: World
+) -> None:
+    _, h = home
+    response = await world.clients["analyst"].get(
+        f"/api/v1/analyst/points/{h.eic}/consumption",
+        params={"group_by": "week", "period_from": "2026-01-05", "period_to": "2026-02-02"},
+    )
+    assert len(_as_model(response, ConsumptionPage)["results"]) == 4
+
+
+async def test_readings_page_is_its_model(home: tuple[httpx.AsyncClient, Household]) -> None:
+    client, h = home
+    path = f"/api/v1/accounts/{h.number}/history/readings"
+    params = {"period_from": "2026-03-09", "period_to": "2026-03-11", "page_size": 50}
+    first = _as_model(await client.get(path, params=params), ReadingsPage)
+    assert len(first["results"]) == 50
+    assert first["next"]
+    assert first["results"][0]["register"] in (1, 2)
+    second = _as_model(await client.get(first["next"]), ReadingsPage)
+    assert datetime.fromisoformat(second["results"][0]["read_at"]) <= datetime.fromisoformat(
+        first["results"][-1]["read_at"]
+    )
+
+
+async def test_yearly_summary_is_its_model(home: tuple[httpx.AsyncClient, Household]) -> None:
+    client, h = home
+    body = _as_model(
+        await client.get(f"/api/v1/accounts/{h.number}/consumption/yearly", params={"year": 2026}),
+        YearSummary,
+    )
+    assert [m["basis"] for m in body["months"][:4]] == ["billed", "metered", "metered", None]
+    assert body["zones"] == [{"register": 1, "zone": "day"}, {"register": 2, "zone": "night"}]
+    assert [s["zone"] for s in body["chart"]["series"]] == ["day", "night"]
+    assert body["months"][0]["interval_end"] == "2026-02-01T00:00:00+02:00"
+    assert body["months"][3]["interval_start"] == "2026-04-01T00:00:00+03:00"
