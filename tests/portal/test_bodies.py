@@ -6,15 +6,20 @@ of the declared types."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from drivers.domain import KYIV
 from ingest.reconcile import reconcile
+from portal_api.schemas.common import KWH_PATTERN, kwh
 from portal_api.schemas.consumption import ConsumptionPage, YearSummary
 from portal_api.schemas.history import ReadingsPage
 from tests.portal.world import Household, Portal, World, add_household, add_reads
@@ -121,3 +126,19 @@ async def test_yearly_summary_is_its_model(home: tuple[httpx.AsyncClient, Househ
     assert [s["zone"] for s in body["chart"]["series"]] == ["day", "night"]
     assert body["months"][0]["interval_end"] == "2026-02-01T00:00:00+02:00"
     assert body["months"][3]["interval_start"] == "2026-04-01T00:00:00+03:00"
+
+
+@given(st.integers(min_value=-(10**15), max_value=10**15))
+def test_kwh_text_is_exact(wh: int) -> None:
+    text = kwh(wh)
+    assert re.fullmatch(KWH_PATTERN, text)
+    assert Decimal(text) == Decimal(wh) / 1000
+
+
+@pytest.mark.parametrize(
+    ("wh", "text"),
+    [(0, "0.000"), (7, "0.007"), (999, "0.999"), (1000, "1.000"), (12345, "12.345"),
+     (-1, "-0.001"), (-1500, "-1.500")],
+)  # fmt: skip
+def test_kwh_text(wh: int, text: str) -> None:
+    assert kwh(wh) == text
