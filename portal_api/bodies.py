@@ -22,9 +22,7 @@ from typing import Any
 from fastapi import Response
 from pydantic_core import to_json
 
-JSON = "application/json"
 
-
-def json_body(fields: Mapping[str, Any], *, status_code: int = 200) -> Response:
+def json_body(fields: Mapping[str, Any]) -> Response:
     """``fields`` (plain values, or models, serialized by alias) as a JSON response."""
-    return Response(to_json(fields, by_alias=True), status_code=status_code, media_type=JSON)
+    return Response(to_json(fields, by_alias=True), media_type="application/json")

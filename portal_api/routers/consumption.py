@@ -18,6 +18,7 @@ from portal_api.errors import responses
 from portal_api.schemas.accounts import Zone
 from portal_api.schemas.common import kwh
 from portal_api.schemas.consumption import (
+    UNIT,
     Basis,
     Chart,
     ChartSeries,
@@ -55,7 +56,7 @@ def page_of(
             "results": [consumption_row(b) for b in chunk],
             "eic": eic,
             "group_by": group_by,
-            "unit": "kWh",
+            "unit": UNIT,
         }
     )
 

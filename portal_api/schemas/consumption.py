@@ -33,10 +33,13 @@ class ConsumptionRow(BaseModel):
     zones: list[ZoneConsumption]
 
 
+UNIT = "kWh"
+
+
 class ConsumptionPage(Page[ConsumptionRow]):
     eic: str = Field(examples=["62Z0000000000017"])
     group_by: str = Field(examples=["day"])
-    unit: str = Field(default="kWh", examples=["kWh"])
+    unit: str = Field(default=UNIT, examples=[UNIT])
 
 
 Basis = Literal["billed", "metered"]
