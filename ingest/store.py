@@ -56,12 +56,15 @@ async def open_store(
     connect_timeout_s: float = 10.0,
     acquire_timeout_s: float = 2.0,
     session_settings: Callable[[Backend], Mapping[str, str]] | None = None,
+    autocommit: bool = False,
 ) -> AsyncIterator[Store]:
     """Open a pool on a migrated database; say which backend it is.
 
     Every pooled connection gets ``session_settings(backend)`` (server
     settings, ``SET name = value``), applied once when it connects; on
     TimescaleDB it prepares statements only on request (``PREPARE_ON_REQUEST``).
+    ``autocommit``: the mode the connections are in when handed out (the
+    portal's reads run in autocommit, and it opens its transactions itself).
 
     ``connect_timeout_s`` bounds the first connection; ``acquire_timeout_s`` how
     long a write waits for a connection later — short, so that while the
@@ -74,7 +77,7 @@ async def open_store(
         max_size=max_size,
         timeout=acquire_timeout_s,
         open=False,
-        configure=_configure(session_settings),
+        configure=_configure(session_settings, autocommit=autocommit),
     )
     await pool.open(wait=True, timeout=connect_timeout_s)
     try:
@@ -106,7 +109,7 @@ async def _backend(conn: psycopg.AsyncConnection[TupleRow]) -> Backend | None:
 
 
 def _configure(
-    settings_for: Callable[[Backend], Mapping[str, str]] | None,
+    settings_for: Callable[[Backend], Mapping[str, str]] | None, *, autocommit: bool
 ) -> Callable[[psycopg.AsyncConnection[TupleRow]], Awaitable[None]]:
     known: dict[str, Backend] = {}  # the database's backend, once a connection has read it
 
@@ -122,6 +125,6 @@ def _configure(
                 await conn.execute(
                     sql.SQL("SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
                 )
-        await conn.set_autocommit(False)
+        await conn.set_autocommit(autocommit)
 
     return configure

@@ -72,6 +72,7 @@ def create_app(
             min_size=pool_min_size,
             max_size=pool_max_size,
             session_settings=session_settings,
+            autocommit=True,  # reads need no transaction; deps.Conn opens one for writes
         ) as store:
             app.state.store = store
             await _housekeeping(store, settings, app.state.mailer)
@@ -124,7 +125,7 @@ async def _bootstrap_admin(
     link, in one transaction: when the mail cannot be sent nothing is created
     (the next start tries again) and the portal still starts."""
     try:
-        async with store.pool.connection() as conn:
+        async with store.pool.connection() as conn, conn.transaction():
             created = await users_sql.create_staff(conn, email, "admin")
             if created is None:
                 existing = await users_sql.by_email(conn, email)

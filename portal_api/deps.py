@@ -14,6 +14,7 @@ plain ``def`` dependency in a worker thread, a thread hand-off per request.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, NamedTuple, TypeVar
 
@@ -70,25 +71,43 @@ PasswordsDep = Annotated[Passwords, Depends(_passwords)]
 
 
 async def _connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection[TupleRow]]:
-    """One pooled connection per request. A state-changing request runs in one
-    transaction: committed when the route returns (before the response is sent),
-    rolled back when it raises. A read (GET, HEAD) runs in autocommit: no
-    BEGIN/COMMIT round trips on the hot paths. (The store is read off the app
-    here, not through ``StoreDep``: every dependency is a step FastAPI solves on
-    every request, and this one is on all of them.)"""
+    """One pooled connection per request. A read (GET, HEAD) runs in
+    autocommit, the mode the app's pool hands connections out in: no
+    BEGIN/COMMIT round trips on the hot paths. A state-changing request runs
+    in one transaction: committed when the route returns (before the response
+    is sent), rolled back when it raises.
+
+    The connection is taken with ``getconn``/``putconn``, not the pool's
+    ``connection()``, which also enters the connection's own context: a
+    ``commit`` call on every exit. That call, like each ``set_autocommit``,
+    goes through psycopg's wait machinery with the connection's lock even when
+    it sends nothing: ~0.1 M instructions apiece, where a day page costs ~6 M.
+    ``putconn`` still checks the connection: one left broken or inside a
+    transaction is rolled back or replaced. (The store is read off the app
+    here, not through ``StoreDep``: every dependency is a step FastAPI solves
+    on every request, and this one is on all of them.)"""
     store: Store = request.app.state.store
-    async with store.pool.connection() as conn:
-        if request.method not in _SAFE_METHODS:
+    conn = await store.pool.getconn()
+    try:
+        if request.method in _SAFE_METHODS:
             yield conn
             return
-        await conn.set_autocommit(True)
+        await conn.set_autocommit(False)
         try:
             yield conn
+        except BaseException:
+            with contextlib.suppress(psycopg.Error):  # a broken one: putconn replaces it
+                await conn.rollback()
+            raise
+        else:
+            await conn.commit()
         finally:
             try:
-                await conn.set_autocommit(False)
+                await conn.set_autocommit(True)
             except psycopg.Error:
-                await conn.close()  # never hand the pool a connection left in autocommit
+                await conn.close()  # never hand the pool a connection outside autocommit
+    finally:
+        await store.pool.putconn(conn)
 
 
 Conn = Annotated[psycopg.AsyncConnection[TupleRow], Depends(_connection, scope="function")]
