@@ -18,7 +18,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from drivers.domain import KYIV
+from drivers.domain import KYIV, kwh_text
 from ingest.analytics.query import Column
 
 Format = Literal["csv", "parquet"]
@@ -37,13 +37,6 @@ _ARROW: dict[str, pa.DataType] = {
     "wh": pa.float64(),
     "mean_wh": pa.float64(),
 }
-
-
-def kwh_text(wh: int) -> str:
-    """Integer Wh as exact kWh text: 1234567 -> ``1234.567``."""
-    sign = "-" if wh < 0 else ""
-    whole, frac = divmod(abs(wh), 1000)
-    return f"{sign}{whole}.{frac:03d}"
 
 
 def _cell(column: Column, value: Any) -> str:
