@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -19,6 +21,7 @@ from portal_api.invitations import invite_staff
 from portal_api.limits import BodyLimit
 from portal_api.mail import Mailer
 from portal_api.routers import api as routers
+from portal_api.security.callers import Callers, follow
 from portal_api.security.passwords import Passwords
 from portal_api.settings import PortalSettings
 
@@ -76,8 +79,9 @@ def create_app(
         ) as store:
             app.state.store = store
             await _housekeeping(store, settings, app.state.mailer)
-            _freeze_startup_heap()
-            yield
+            async with _following(app.state.callers, database_url):
+                _freeze_startup_heap()
+                yield
 
     app = FastAPI(
         title="metergate portal API",
@@ -90,11 +94,32 @@ def create_app(
     app.state.settings = settings
     app.state.mailer = Mailer(settings)
     app.state.passwords = Passwords(settings)
+    app.state.callers = Callers(
+        keep_s=settings.caller_cache_s,
+        size=settings.caller_cache_size,
+        idle=settings.session_idle_timeout,
+    )
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     routers.include(app)
     openapi.install(app)
     return app
+
+
+@asynccontextmanager
+async def _following(callers: Callers[object], database_url: str) -> AsyncIterator[None]:
+    """The listener that keeps remembered callers true, while the app runs
+    (none when remembering is off)."""
+    if callers.keep_s <= 0:
+        yield
+        return
+    task = asyncio.create_task(follow(callers, database_url), name="caller-notices")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _freeze_startup_heap() -> None:

@@ -32,6 +32,7 @@ from ingest.portal.users import Role
 from ingest.store import Store
 from portal_api.errors import ProblemError, forbidden, not_found, unauthorized
 from portal_api.mail import Mailer
+from portal_api.security.callers import Callers
 from portal_api.security.passwords import Passwords
 from portal_api.security.tokens import same, token_hash
 from portal_api.settings import PortalSettings
@@ -273,18 +274,26 @@ async def _consumer_points(request: Request, conn: Conn) -> CallerPoints:
     and the points of ``{account_number}`` if that account is linked to the
     caller: one statement where the two lookups were two. It runs before the
     path is validated, as ``ConsumerUser`` does, so a caller without a session
-    gets 401 whatever the path; the number reaches the query as a parameter."""
+    gets 401 whatever the path; the number reaches the query as a parameter.
+    A read (GET, HEAD) takes a caller remembered by this process when there is
+    one (``security.callers``: kept true by the store's change notices); a
+    successful read's lookup is remembered."""
     credentials = _credentials(request)
     if credentials is None:
         raise unauthorized()
     token, kind = credentials
-    idle = request.app.state.settings.session_idle_timeout
+    hashed = token_hash(token)
     number = str(request.path_params.get("account_number", ""))
+    callers: Callers[CallerPoints] = request.app.state.callers
+    key = (hashed, kind, number)
+    read = request.method in _SAFE_METHODS
+    if read and (known := callers.get(key)) is not None:
+        return known
+    since = callers.since()
+    idle = request.app.state.settings.session_idle_timeout
 
     async def lookup() -> tuple[SessionUser | None, list[Point]]:
-        return await accounts_sql.consumer_points(
-            conn, token_hash(token), kind=kind, idle=idle, number=number
-        )
+        return await accounts_sql.consumer_points(conn, hashed, kind=kind, idle=idle, number=number)
 
     user, points = await _committed(conn, lookup)
     if user is None:
@@ -292,7 +301,10 @@ async def _consumer_points(request: Request, conn: Conn) -> CallerPoints:
     _check_csrf(request, user)
     if user.role != "consumer":
         raise forbidden()
-    return CallerPoints(user, points)
+    caller = CallerPoints(user, points)
+    if read and points:
+        callers.put(key, caller, user_id=user.user_id, expires_at=user.expires_at, since=since)
+    return caller
 
 
 AccountCaller = Annotated[CallerPoints, Depends(_consumer_points)]

@@ -41,6 +41,17 @@ class PortalSettings(BaseSettings):
         description="A session (cookie or bearer) unused for longer than this ends. Last use "
         "is stored at most once a minute, hence the 5-minute minimum.",
     )
+    caller_cache_s: int = Field(
+        default=30,
+        ge=0,
+        le=60,
+        description="How long each API process remembers the caller of a consumption, history "
+        "or summary page (session and the account's points), kept true by the store's change "
+        "notices; 0: look the caller up on every request.",
+    )
+    caller_cache_size: int = Field(
+        default=10_000, ge=1, description="Callers remembered per API process, at most."
+    )
     confirm_token_ttl_s: int = Field(default=48 * 3600, ge=60, description="Registration links.")
     reset_token_ttl_s: int = Field(default=3600, ge=60, description="Password-reset links.")
     email_change_token_ttl_s: int = Field(default=24 * 3600, ge=60)

@@ -176,10 +176,22 @@ class Clients:
         transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         client = httpx.AsyncClient(
-            transport=transport, base_url="https://testserver", headers=headers
+            transport=transport,
+            base_url="https://testserver",
+            headers=headers,
+            event_hooks={"request": [self.settled]},
         )
         self.made.append(client)
         return client
+
+    async def settled(self, request: httpx.Request) -> None:
+        """Before each request, the app has applied every change committed so
+        far to the callers it remembers: tests write to the store behind its
+        back, then read through it at once, sooner than a notice of the change
+        may arrive (``portal_api.security.callers``; tests/portal/test_callers.py
+        checks the notices themselves)."""
+        async with self.app.state.store.pool.connection() as conn:
+            await self.app.state.callers.settle(conn)
 
     async def close(self) -> None:
         for client in self.made:
