@@ -11,8 +11,9 @@ sessions, users, their links and what a point holds on a PostgreSQL channel
 when it commits (``ingest.portal.changes``), and each API process listens.
 A notice is applied as soon as it reaches the listener's socket: the event
 loop reads it when the socket becomes readable, and every ``get`` reads
-what has arrived first, so a logout or unlinking holds for the next request
-on any process. While the listener is down nothing is remembered. A lookup
+what has arrived first. (PostgreSQL sends it just after the commit: a read
+that reaches a process before the notice is still answered from memory.)
+While the listener is down nothing is remembered. A lookup
 that was under way when a notice arrived is not remembered either (it may
 have read the rows before the change).
 
