@@ -17,11 +17,13 @@ While the listener is down nothing is remembered. A lookup
 that was under way when a notice arrived is not remembered either (it may
 have read the rows before the change).
 
-An entry also ends before the session could have: at its expiry, and before
-it could sit idle (a hit does not refresh ``last_used_at``; ``since`` the
-last lookup it is at most ``TOUCH_EVERY`` old). It ends at the next Kyiv
-midnight too, when the points' tariff zone names may change. Only successful
-lookups are remembered: a new session or a new link is seen at once.
+An entry lives a random 50-100 % of ``keep_s`` (``SPREAD``), and never
+outlives its session: it ends at the session's expiry, and ``keep_s`` is at
+most the idle timeout less ``TOUCH_EVERY`` (a hit does not refresh
+``last_used_at``, which a lookup leaves at most that old). It ends at the
+next Kyiv midnight too, when the points' tariff zone names may change. Only
+successful lookups are remembered: a new session or a new link is seen at
+once.
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ from ingest.portal.sessions import TOUCH_EVERY
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+SPREAD = 0.5
+"""An entry lives a random 50-100 % of ``keep_s``: entries made together (after
+a start, or after a notice for everyone) then do not all end together, each
+sending its caller back to the database in the same second."""
 
 RETRY_S = (0.5, 30.0)
 """The listener reconnects after this long at first, doubling up to the second."""
@@ -108,7 +115,7 @@ class Callers(Generic[T]):
             return
         now = datetime.now(UTC)
         left = min(
-            self.keep_s,
+            self.keep_s * random.uniform(1 - SPREAD, 1),
             (expires_at - now).total_seconds(),
             (_next_kyiv_midnight(now) - now).total_seconds(),
         )

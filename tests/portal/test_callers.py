@@ -274,3 +274,17 @@ class TestOff:
         scene.quietly("DELETE FROM sessions WHERE user_id = %s", (scene.user_id,))
         assert (await scene.page()).status_code == 401
         assert len(scene.callers) == 0
+
+
+async def test_entries_made_together_end_apart(own_callers: Callers[str]) -> None:
+    """Each lives 50-100 % of keep_s (30 s here): not one second for all."""
+    own_callers.size = 200
+    far = datetime.now(UTC) + timedelta(hours=1)
+    now = time.monotonic()
+    for n in range(100):
+        own_callers.put(n, "x", user_id=n, expires_at=far, since=own_callers.since())
+    ends = [entry.until - now for entry in own_callers._entries.values()]
+    assert len(ends) == 100
+    assert min(ends) > 14.9
+    assert max(ends) < 30.1
+    assert max(ends) - min(ends) > 5
