@@ -50,7 +50,6 @@ class HistoryRow(NamedTuple):
     value_wh: int
     source_code: int
     quality_code: int
-    origin: str
 
     @property
     def source(self) -> Source:
@@ -116,7 +115,7 @@ class Cursor:
 
 _READINGS = """
 SELECT r.meter_id, m.serial, r.register, r.read_at, r.value_wh,
-       r.source AS source_code, r.quality AS quality_code, r.origin
+       r.source AS source_code, r.quality AS quality_code
 FROM unnest(%(meters)s::int[], %(since)s::timestamptz[], %(until)s::timestamptz[])
      AS s(meter_id, since, until)
 JOIN meters m ON m.id = s.meter_id
