@@ -113,32 +113,34 @@ class Cursor:
     source_code: int
 
 
-_READINGS = """
-SELECT r.meter_id, m.serial, r.register, r.read_at, r.value_wh,
-       r.source AS source_code, r.quality AS quality_code
-FROM unnest(%(meters)s::int[], %(since)s::timestamptz[], %(until)s::timestamptz[])
-     AS s(meter_id, since, until)
-JOIN meters m ON m.id = s.meter_id
-CROSS JOIN LATERAL unnest(m.registers) AS g(register)
-CROSS JOIN LATERAL (
-    SELECT * FROM readings r
-    WHERE r.meter_id = s.meter_id AND r.register = g.register
-      AND r.read_at >= %(lo)s AND r.read_at < %(hi)s
-      AND r.read_at >= s.since AND r.read_at < coalesce(s.until, %(end)s)
-      AND r.source = ANY(%(sources)s) {after}
-    ORDER BY r.read_at DESC, r.source DESC
-    LIMIT %(limit)s
-) AS r
-ORDER BY r.read_at DESC, r.meter_id DESC, r.register DESC, r.source DESC
-LIMIT %(limit)s
-"""
-# Newest first, one backward index scan per (meter, register): a page costs
-# ``limit`` rows per register, however long the history. ``lo``/``hi`` bound
-# the scan with values the planner sees (``since``/``until`` come from the
-# arrays): on TimescaleDB only the chunks between them are planned and locked.
+# One branch per (meter, register), newest first by a backward index scan,
+# each stopped at ``limit`` rows; PostgreSQL merges the branches in order
+# (Merge Append) and reads from each only as far as the page needs: a page of
+# a two-register meter reads ~half its rows from each register, where a join
+# over the registers read ``limit`` rows from every one and sorted them all.
+# ``lo``/``hi`` bound the scans with values the planner sees: on TimescaleDB
+# only the chunks between them are planned and locked.
+_BRANCH = """(SELECT r.meter_id, (SELECT serial FROM meters WHERE id = %(meter{i})s::int) AS serial,
+        r.register, r.read_at, r.value_wh, r.source AS source_code, r.quality AS quality_code
+ FROM readings r
+ WHERE r.meter_id = %(meter{i})s::int AND r.register = %(register{i})s::smallint
+   AND r.read_at >= %(lo)s AND r.read_at < %(hi)s
+   AND r.read_at >= %(since{i})s AND r.read_at < %(until{i})s
+   AND r.source = ANY(%(sources)s::smallint[]) {after}
+ ORDER BY r.read_at DESC, r.source DESC
+ LIMIT %(limit)s)"""
 _AFTER = """AND r.read_at <= %(c_at)s
-      AND (r.read_at, r.meter_id, r.register, r.source)
-          < (%(c_at)s, %(c_meter)s, %(c_register)s, %(c_source)s)"""
+   AND (r.read_at, r.meter_id, r.register, r.source)
+       < (%(c_at)s, %(c_meter)s, %(c_register)s, %(c_source)s)"""
+_PAGE = """SELECT * FROM ({branches}) AS page
+ORDER BY read_at DESC, meter_id DESC, register DESC, source_code DESC
+LIMIT %(limit)s"""
+
+
+def _page_query(branches: int, *, after: bool) -> bytes:
+    """The page's statement over ``branches`` (meter, register) scans."""
+    parts = (_BRANCH.format(i=i, after=_AFTER if after else "") for i in range(branches))
+    return _PAGE.format(branches="\nUNION ALL\n".join(parts)).encode()
 
 
 _WINDOWS: tuple[timedelta | None, ...] = (timedelta(days=2), timedelta(days=16), None)
@@ -162,21 +164,19 @@ async def readings(
     limit: int,
 ) -> list[HistoryRow]:
     """Readings of the meters at a point while installed there, newest first."""
-    spans = meter_spans(stays, start, end)
-    if not spans:
+    branches = [(span, r) for span in meter_spans(stays, start, end) for r in span.registers]
+    if not branches:
         return []
-    params: dict[str, object] = {
-        "meters": [s.meter_id for s in spans],
-        "since": [s.since for s in spans],
-        "until": [s.until for s in spans],
-        "end": end,
-        "sources": [s.db_code for s in sources],
-        "limit": limit,
-    }
+    params: dict[str, object] = {"sources": [s.db_code for s in sources], "limit": limit}
+    for i, (span, register) in enumerate(branches):
+        params[f"meter{i}"] = span.meter_id
+        params[f"register{i}"] = register
+        params[f"since{i}"] = span.since
+        params[f"until{i}"] = span.until or end
     if after is not None:
         params.update(c_at=after.read_at, c_meter=after.meter_id, c_register=after.register,
                       c_source=after.source_code)  # fmt: skip
-    query = _READINGS.format(after=_AFTER if after is not None else "").encode()
+    query = _page_query(len(branches), after=after is not None)
     hi = end if after is None else min(end, after.read_at + _TICK)
     async with conn.cursor(row_factory=rows_as(HistoryRow)) as cur:
         for width in _WINDOWS:
