@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
 
 from ingest.migrate import Backend
 from ingest.portal import sessions as sessions_sql
@@ -79,7 +80,7 @@ def create_app(
         ) as store:
             app.state.store = store
             await _housekeeping(store, settings, app.state.mailer)
-            async with _following(app.state.callers, database_url):
+            async with _following(app.state.callers, database_url, store.pool):
                 _freeze_startup_heap()
                 yield
 
@@ -107,13 +108,15 @@ def create_app(
 
 
 @asynccontextmanager
-async def _following(callers: Callers[object], database_url: str) -> AsyncIterator[None]:
+async def _following(
+    callers: Callers[object], database_url: str, pool: AsyncConnectionPool
+) -> AsyncIterator[None]:
     """The listener that keeps remembered callers true, while the app runs
     (none when remembering is off)."""
     if callers.keep_s <= 0:
         yield
         return
-    task = asyncio.create_task(follow(callers, database_url), name="caller-notices")
+    task = asyncio.create_task(follow(callers, database_url, pool), name="caller-notices")
     try:
         yield
     finally:

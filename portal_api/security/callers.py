@@ -13,7 +13,8 @@ A notice is applied as soon as it reaches the listener's socket: the event
 loop reads it when the socket becomes readable, and every ``get`` reads
 what has arrived first. (PostgreSQL sends it just after the commit: a read
 that reaches a process before the notice is still answered from memory.)
-While the listener is down nothing is remembered. A lookup
+While the listener is down nothing is remembered, nor until a marker sent
+through the store has come back through it (every ``HEARTBEAT_S``). A lookup
 that was under way when a notice arrived is not remembered either (it may
 have read the rows before the change).
 
@@ -33,13 +34,14 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import Hashable
+from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
 import psycopg
 from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
 
 from drivers.domain import KYIV
 from ingest.portal import changes
@@ -54,6 +56,11 @@ SPREAD = 0.5
 """An entry lives a random 50-100 % of ``keep_s``: entries made together (after
 a start, or after a notice for everyone) then do not all end together, each
 sending its caller back to the database in the same second."""
+
+HEARTBEAT_S = 5.0
+"""How often a marker is sent through the store to check the listener."""
+HEARTBEAT_WITHIN_S = 2.0
+"""A marker that has not come back by then: the listener is not trusted."""
 
 RETRY_S = (0.5, 30.0)
 """The listener reconnects after this long at first, doubling up to the second."""
@@ -77,14 +84,16 @@ class Callers(Generic[T]):
         self._by_user: dict[int, set[Hashable]] = {}
         self._generation = 0
         self._listener: psycopg.AsyncConnection[TupleRow] | None = None
+        self._heard = False
         self._lost: asyncio.Future[None] | None = None
         self._marks: dict[str, asyncio.Future[None]] = {}
         self._mark_names = itertools.count()
 
     @property
     def live(self) -> bool:
-        """Whether a listener stands, and so whether anything is remembered."""
-        return self._listener is not None and self.keep_s > 0
+        """Whether a listener stands and a marker came back through it, and so
+        whether anything is remembered."""
+        return self._listener is not None and self._heard and self.keep_s > 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -140,18 +149,19 @@ class Callers(Generic[T]):
         for change in arrived:
             self._apply(change)
 
-    async def settle(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    async def settle(self, conn: psycopg.AsyncConnection[TupleRow], within: float = 10) -> None:
         """Return once every change committed before this call is applied: a
         marker sent on ``conn`` came back through the listener (notices
-        arrive in commit order). For callers that write behind the API's back
-        and then read through it at once: tests."""
+        arrive in commit order); ``TimeoutError`` if not ``within`` seconds.
+        The listener's heartbeat, and tests that write behind the API's back
+        and then read through it at once."""
         if self._listener is None:
             return
         name = str(next(self._mark_names))
         back = self._marks[name] = asyncio.get_running_loop().create_future()
         try:
             await changes.mark(conn, name)
-            await asyncio.wait_for(back, timeout=10)
+            await asyncio.wait_for(back, timeout=within)
         finally:
             self._marks.pop(name, None)
 
@@ -185,6 +195,7 @@ class Callers(Generic[T]):
         self._generation += 1
         self._clear()
         self._listener = listener
+        self._heard = False
         self._lost = asyncio.get_running_loop().create_future()
         return self._lost
 
@@ -192,6 +203,7 @@ class Callers(Generic[T]):
         self._generation += 1
         self._clear()
         self._listener = None
+        self._heard = False
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
         for back in self._marks.values():
@@ -204,11 +216,12 @@ def _next_kyiv_midnight(now: datetime) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=KYIV)
 
 
-async def follow(callers: Callers[T], conninfo: str) -> None:
+async def follow(callers: Callers[T], conninfo: str, pool: AsyncConnectionPool) -> None:
     """Keep a listener for ``callers`` until cancelled: connect, subscribe,
-    drain notices whenever the socket is readable; when the connection is
-    lost, reconnect after a growing pause with jitter (logged once loudly,
-    then quietly until it is back)."""
+    drain notices whenever the socket is readable, and check it with a
+    marker sent through ``pool`` every ``HEARTBEAT_S``; when the connection
+    is lost or a marker does not come back, reconnect after a growing pause
+    with jitter (logged once loudly, then quietly until it is back)."""
     loop = asyncio.get_running_loop()
     pause, failures = RETRY_S[0], 0
     while True:
@@ -224,19 +237,38 @@ async def follow(callers: Callers[T], conninfo: str) -> None:
             ) as conn:
                 await changes.listen(conn)
                 lost = callers._attach(conn)
-                if failures:
-                    log.warning("caller notices back after %d failed attempts", failures)
-                pause, failures = RETRY_S[0], 0
                 fd = conn.fileno()
                 loop.add_reader(fd, callers.drain)
                 try:
-                    await lost
+                    async for _ in _heartbeats(callers, pool, lost):
+                        if failures:
+                            log.warning("caller notices back after %d failed attempts", failures)
+                        pause, failures = RETRY_S[0], 0
                 finally:
                     loop.remove_reader(fd)
                     callers._detach()
-        except psycopg.Error as exc:
+        except (psycopg.Error, TimeoutError) as exc:
             failures += 1
             level = logging.WARNING if failures == 1 else logging.DEBUG
-            log.log(level, "caller notices: cannot listen (%s); retrying", exc)
+            log.log(level, "caller notices unheard (%r); remembering nothing, retrying", exc)
         await asyncio.sleep(pause * random.uniform(0.5, 1.5))
         pause = min(pause * 2, RETRY_S[1])
+
+
+async def _heartbeats(
+    callers: Callers[T], pool: AsyncConnectionPool, lost: asyncio.Future[None]
+) -> AsyncIterator[None]:
+    """Trust the listener while the markers sent through the store come back
+    through it: one beat per marker back, every ``HEARTBEAT_S``, until the
+    listener is lost; ``TimeoutError`` when a marker does not come back. (A
+    connection that dropped without a word, or a pooler in between that does
+    not pass notices on, would otherwise leave callers remembered while their
+    changes go unheard.)"""
+    while not lost.done():
+        async with pool.connection() as conn:
+            await callers.settle(conn, within=HEARTBEAT_WITHIN_S)
+        if lost.done():
+            return
+        callers._heard = True
+        yield
+        await asyncio.wait([lost], timeout=HEARTBEAT_S)

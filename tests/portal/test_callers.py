@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from ingest.portal import changes
 from ingest.portal.changes import Change
+from portal_api.security import callers as callers_module
 from portal_api.security.callers import Callers, follow
 from tests.portal.world import Household, Portal, add_household
 
@@ -223,15 +224,43 @@ async def test_without_a_listener_nothing_is_remembered_until_it_is_back(
 
 
 @pytest.fixture
-async def own_callers(portal_url: str) -> AsyncIterator[Callers[str]]:
+async def own_callers(portal_url: str, app: FastAPI) -> AsyncIterator[Callers[str]]:
     """Callers with their own listener, on the test store."""
     callers: Callers[str] = Callers(keep_s=30, size=2, idle=timedelta(minutes=30))
-    task = asyncio.create_task(follow(callers, portal_url))
+    task = asyncio.create_task(follow(callers, portal_url, app.state.store.pool))
     await _eventually(lambda: callers.live, "the listener stands")
     yield callers
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_listener_that_hears_no_markers_is_not_trusted(
+    portal_url: str, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Notices stay within a database: a listener on another one hears none of
+    the store's, as behind a pooler that does not pass them on. Nothing is
+    remembered, and it keeps trying."""
+    monkeypatch.setattr(callers_module, "HEARTBEAT_WITHIN_S", 0.3)
+    monkeypatch.setattr(callers_module, "RETRY_S", (0.05, 0.1))
+    elsewhere = psycopg.conninfo.make_conninfo(portal_url, dbname="postgres")
+    callers: Callers[str] = Callers(keep_s=30, size=10, idle=timedelta(minutes=30))
+    task = asyncio.create_task(follow(callers, elsewhere, app.state.store.pool))
+    try:
+        attached = 0
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            assert not callers.live
+            attached += callers._listener is not None
+            far = datetime.now(UTC) + timedelta(hours=1)
+            callers.put("k", "v", user_id=1, expires_at=far, since=callers.since())
+            assert callers.get("k") is None
+            await asyncio.sleep(0.01)
+        assert attached > 0  # it did connect and subscribe, and was not trusted
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
 
 
 async def test_an_entry_ends_with_its_session(own_callers: Callers[str]) -> None:
