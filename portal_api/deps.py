@@ -286,10 +286,11 @@ async def _consumer_points(request: Request, conn: Conn) -> CallerPoints:
     number = str(request.path_params.get("account_number", ""))
     callers: Callers[CallerPoints] = request.app.state.callers
     key = (hashed, kind, number)
-    read = request.method in _SAFE_METHODS
-    if read and (known := callers.get(key)) is not None:
-        return known
-    since = callers.since()
+    since: int | None = None  # a read's starting point: only reads are remembered
+    if request.method in _SAFE_METHODS:
+        if (known := callers.get(key)) is not None:
+            return known
+        since = callers.since()
     idle = request.app.state.settings.session_idle_timeout
 
     async def lookup() -> tuple[SessionUser | None, list[Point]]:
@@ -302,7 +303,7 @@ async def _consumer_points(request: Request, conn: Conn) -> CallerPoints:
     if user.role != "consumer":
         raise forbidden()
     caller = CallerPoints(user, points)
-    if read and points:
+    if since is not None and points:
         callers.put(key, caller, user_id=user.user_id, expires_at=user.expires_at, since=since)
     return caller
 

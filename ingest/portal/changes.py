@@ -17,7 +17,6 @@ from psycopg.rows import TupleRow
 
 CHANNEL = "metergate_callers"
 
-EVERYONE = "*"
 _USER = "user:"
 _MARK = "mark:"
 
