@@ -3,6 +3,7 @@ those meters while they were there, newest first, a page at a time."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -137,8 +138,10 @@ ORDER BY read_at DESC, meter_id DESC, register DESC, source_code DESC
 LIMIT %(limit)s"""
 
 
+@functools.cache
 def _page_query(branches: int, *, after: bool) -> bytes:
-    """The page's statement over ``branches`` (meter, register) scans."""
+    """The page's statement over ``branches`` (meter, register) scans, made
+    once per shape (a handful: up to four registers, a meter or two)."""
     parts = (_BRANCH.format(i=i, after=_AFTER if after else "") for i in range(branches))
     return _PAGE.format(branches="\nUNION ALL\n".join(parts)).encode()
 
