@@ -16,7 +16,7 @@ from portal_api.bodies import json_body
 from portal_api.deps import AccountPoint, Conn
 from portal_api.errors import responses
 from portal_api.schemas.accounts import Zone
-from portal_api.schemas.common import kwh
+from portal_api.schemas.common import kwh, kyiv_text
 from portal_api.schemas.consumption import (
     UNIT,
     Basis,
@@ -180,8 +180,8 @@ async def yearly(
         months.append(
             {
                 "month": month,
-                "interval_start": first,
-                "interval_end": nxt,
+                "interval_start": kyiv_text(first),
+                "interval_end": kyiv_text(nxt),
                 "consumption": None if total is None else kwh(total),
                 "zones": zone_rows(bucket) if bucket else [],
                 "basis": basis,

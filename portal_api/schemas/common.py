@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from drivers.domain import kwh_text
+from drivers.domain import KYIV, kwh_text
 
 T = TypeVar("T")
 
@@ -53,6 +54,26 @@ Kwh = Annotated[
 
 kwh = kwh_text
 """Exact kWh text of an integer Wh value (``drivers.domain.kwh_text``)."""
+
+_KYIV_TEXT: dict[datetime, str] = {}
+_KYIV_TEXT_SIZE = 20_000
+
+
+def kyiv_text(at: datetime) -> str:
+    """An aware instant in Kyiv local time as ISO 8601 text, exactly as a
+    response model's ``datetime`` field serializes it (2000..2100, where Kyiv's
+    offsets are whole hours), for the bodies ``portal_api.bodies`` builds.
+
+    Remembered per instant: every consumer's pages show the same bucket
+    boundaries, and converting to Kyiv time and serializing costs ~1.4 µs an
+    instant where the lookup costs ~0.15 µs (a 31-day page shows 62). The memo
+    starts over when it reaches ``_KYIV_TEXT_SIZE`` instants (~4 MB)."""
+    text = _KYIV_TEXT.get(at)
+    if text is None:
+        if len(_KYIV_TEXT) >= _KYIV_TEXT_SIZE:
+            _KYIV_TEXT.clear()
+        text = _KYIV_TEXT[at] = at.astimezone(KYIV).isoformat()
+    return text
 
 
 class Page(BaseModel, Generic[T]):

@@ -7,10 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from drivers.domain import KYIV
 from ingest.portal.consumption import Bucket
 from portal_api.schemas.accounts import Zone
-from portal_api.schemas.common import Kwh, Page, kwh
+from portal_api.schemas.common import Kwh, Page, kwh, kyiv_text
 
 
 class ZoneConsumption(BaseModel):
@@ -111,7 +110,7 @@ def consumption_row(bucket: Bucket) -> dict[str, Any]:
     return {
         "consumption": None if total is None else kwh(total),
         "consumption_wh": total,
-        "interval_start": bucket.interval_start.astimezone(KYIV),
-        "interval_end": bucket.interval_end.astimezone(KYIV),
+        "interval_start": kyiv_text(bucket.interval_start),
+        "interval_end": kyiv_text(bucket.interval_end),
         "zones": zone_rows(bucket),
     }

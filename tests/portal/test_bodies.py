@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,11 +15,12 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from drivers.domain import KYIV
 from ingest.reconcile import reconcile
-from portal_api.schemas.common import KWH_PATTERN, kwh
+from portal_api.schemas import common
+from portal_api.schemas.common import KWH_PATTERN, kwh, kyiv_text
 from portal_api.schemas.consumption import ConsumptionPage, YearSummary
 from portal_api.schemas.history import ReadingsPage
 from tests.portal.world import Household, Portal, World, add_household, add_reads
@@ -142,3 +143,40 @@ def test_kwh_text_is_exact(wh: int) -> None:
 )  # fmt: skip
 def test_kwh_text(wh: int, text: str) -> None:
     assert kwh(wh) == text
+
+
+_DATETIME = TypeAdapter(datetime)
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2000, 1, 1),
+        max_value=datetime(2099, 12, 31),
+        timezones=st.sampled_from([UTC, KYIV]),
+    )
+)
+def test_kyiv_text_is_what_the_model_gives(at: datetime) -> None:
+    """Across DST changes, with and without microseconds, from UTC or Kyiv times."""
+    expected = _DATETIME.dump_json(at.astimezone(KYIV)).decode().strip('"')
+    assert kyiv_text(at) == expected
+    assert kyiv_text(at) == expected  # remembered
+
+
+@pytest.mark.parametrize(
+    ("at", "text"),
+    [(datetime(2026, 3, 29, 0, 59, tzinfo=UTC), "2026-03-29T02:59:00+02:00"),
+     (datetime(2026, 3, 29, 1, 0, tzinfo=UTC), "2026-03-29T04:00:00+03:00"),
+     (datetime(2026, 10, 25, 0, 30, tzinfo=UTC), "2026-10-25T03:30:00+03:00"),
+     (datetime(2026, 10, 25, 1, 30, tzinfo=UTC), "2026-10-25T03:30:00+02:00")],
+)  # fmt: skip
+def test_kyiv_text_across_dst(at: datetime, text: str) -> None:
+    assert kyiv_text(at) == text
+
+
+def test_kyiv_text_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(common, "_KYIV_TEXT", {})
+    monkeypatch.setattr(common, "_KYIV_TEXT_SIZE", 3)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    texts = [kyiv_text(start + timedelta(hours=h)) for h in range(5)]
+    assert len(common._KYIV_TEXT) <= 3
+    assert texts[-1] == "2026-01-01T06:00:00+02:00"
