@@ -19,7 +19,9 @@ from pydantic import BaseModel, TypeAdapter
 
 from drivers.domain import KYIV
 from ingest.reconcile import reconcile
+from portal_api.bodies import json_body
 from portal_api.schemas import common
+from portal_api.schemas.accounts import Zone
 from portal_api.schemas.common import KWH_PATTERN, kwh, kyiv_text
 from portal_api.schemas.consumption import ConsumptionPage, YearSummary
 from portal_api.schemas.history import ReadingsPage
@@ -180,3 +182,10 @@ def test_kyiv_text_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = [kyiv_text(start + timedelta(hours=h)) for h in range(5)]
     assert len(common._KYIV_TEXT) <= 3
     assert texts[-1] == "2026-01-01T06:00:00+02:00"
+
+
+def test_json_body_writes_models_by_alias_and_refuses_the_unknown() -> None:
+    body = json_body({"zones": [Zone(register=1, zone="day")], "at": None})
+    assert json.loads(body.body) == {"zones": [{"register": 1, "zone": "day"}], "at": None}
+    with pytest.raises(TypeError):
+        json_body({"energy": {1, 2}})
