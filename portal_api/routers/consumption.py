@@ -15,6 +15,7 @@ from portal_api import points, usage
 from portal_api.bodies import json_body
 from portal_api.deps import AccountPoint, Conn
 from portal_api.errors import responses
+from portal_api.links import page_link
 from portal_api.schemas.accounts import Zone
 from portal_api.schemas.common import kwh, kyiv_text
 from portal_api.schemas.consumption import (
@@ -51,8 +52,8 @@ def page_of(
     return json_body(
         {
             "count": len(ordered),
-            "next": str(request.url.include_query_params(page=page + 1)) if more else None,
-            "previous": str(request.url.include_query_params(page=page - 1)) if page > 1 else None,
+            "next": page_link(request, page=page + 1) if more else None,
+            "previous": page_link(request, page=page - 1) if page > 1 else None,
             "results": [consumption_row(b) for b in chunk],
             "eic": eic,
             "group_by": group_by,

@@ -17,6 +17,7 @@ from portal_api import points
 from portal_api.bodies import json_body
 from portal_api.deps import AccountPoint, Conn
 from portal_api.errors import invalid, responses
+from portal_api.links import page_link
 from portal_api.schemas.common import kwh
 from portal_api.schemas.history import InstallationOut, ReadingsPage, SourceName
 from portal_api.usage import EARLIEST, LATEST
@@ -110,9 +111,7 @@ async def readings(
     # 400 -> 260 µs with the codes looked up instead of going through the enums).
     return json_body(
         {
-            "next": str(request.url.include_query_params(cursor=_encode(rows[-1])))
-            if more
-            else None,
+            "next": page_link(request, cursor=_encode(rows[-1])) if more else None,
             "results": [
                 {
                     "meter_serial": r.serial,

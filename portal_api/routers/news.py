@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from ingest.portal import news as news_sql
 from portal_api.deps import Conn
 from portal_api.errors import not_found, responses
+from portal_api.links import page_link
 from portal_api.schemas.common import Page
 from portal_api.schemas.records import NewsOut, news_out
 
@@ -26,8 +27,8 @@ async def list_news(
     more = page * page_size < total
     return Page[NewsOut](
         count=total,
-        next=str(request.url.include_query_params(page=page + 1)) if more else None,
-        previous=str(request.url.include_query_params(page=page - 1)) if page > 1 else None,
+        next=page_link(request, page=page + 1) if more else None,
+        previous=page_link(request, page=page - 1) if page > 1 else None,
         results=[news_out(n) for n in items],
     )
 
