@@ -21,8 +21,6 @@ from portal_api.schemas.common import kwh, kyiv_text
 from portal_api.schemas.consumption import (
     UNIT,
     Basis,
-    Chart,
-    ChartSeries,
     ConsumptionPage,
     YearSummary,
     consumption_row,
@@ -190,10 +188,10 @@ async def yearly(
         )
     zones = points.zones(point)
     series = [
-        ChartSeries(
-            zone=zone,
-            values=[_zone_kwh(by_month.get(m, (None, None))[1], register) for m in range(1, 13)],
-        )
+        {  # ChartSeries fields
+            "zone": zone,
+            "values": [_zone_kwh(by_month.get(m, (None, None))[1], register) for m in range(1, 13)],
+        }
         for register, zone in _series_zones(zones, by_month)
     ]
     known = [b.wh for _, b in by_month.values() if b.wh is not None]
@@ -204,9 +202,7 @@ async def yearly(
             "zones": zones,
             "months": months,
             "total": kwh(sum(known)) if known else None,
-            "chart": Chart(
-                labels=[f"{date(year, m, 1):%Y-%m}" for m in range(1, 13)], series=series
-            ),
+            "chart": {"labels": [f"{year}-{m:02d}" for m in range(1, 13)], "series": series},
         }
     )
 
