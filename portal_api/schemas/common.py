@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
@@ -67,12 +67,16 @@ def kyiv_text(at: datetime) -> str:
     Remembered per instant: every consumer's pages show the same bucket
     boundaries, and converting to Kyiv time and serializing costs ~1.4 µs an
     instant where the lookup costs ~0.15 µs (a 31-day page shows 62). The memo
-    starts over when it reaches ``_KYIV_TEXT_SIZE`` instants (~4 MB)."""
-    text = _KYIV_TEXT.get(at)
+    starts over when it reaches ``_KYIV_TEXT_SIZE`` instants (~4 MB). The key
+    is the instant in UTC: two Kyiv wall-clock times of one zone compare
+    equal whatever their ``fold``, so the hour repeated in October would
+    share one text (a UTC time is its own key)."""
+    instant = at.astimezone(UTC)
+    text = _KYIV_TEXT.get(instant)
     if text is None:
         if len(_KYIV_TEXT) >= _KYIV_TEXT_SIZE:
             _KYIV_TEXT.clear()
-        text = _KYIV_TEXT[at] = at.astimezone(KYIV).isoformat()
+        text = _KYIV_TEXT[instant] = instant.astimezone(KYIV).isoformat()
     return text
 
 

@@ -158,10 +158,23 @@ _DATETIME = TypeAdapter(datetime)
     )
 )
 def test_kyiv_text_is_what_the_model_gives(at: datetime) -> None:
-    """Across DST changes, with and without microseconds, from UTC or Kyiv times."""
-    expected = _DATETIME.dump_json(at.astimezone(KYIV)).decode().strip('"')
+    """Across DST changes, with and without microseconds, from UTC or Kyiv
+    times (a Kyiv wall time that does not exist, in the hour skipped in March,
+    is written as the instant it stands for)."""
+    expected = _DATETIME.dump_json(at.astimezone(UTC).astimezone(KYIV)).decode().strip('"')
     assert kyiv_text(at) == expected
     assert kyiv_text(at) == expected  # remembered
+    assert datetime.fromisoformat(expected).timestamp() == at.timestamp()  # the same instant
+
+
+def test_kyiv_text_tells_the_repeated_hour_apart() -> None:
+    """03:30 on 25 October 2026 happens twice in Kyiv; the two compare equal
+    as Kyiv times, and must not share a text."""
+    first = datetime(2026, 10, 25, 3, 30, tzinfo=KYIV)
+    second = first.replace(fold=1)
+    assert kyiv_text(first) == "2026-10-25T03:30:00+03:00"
+    assert kyiv_text(second) == "2026-10-25T03:30:00+02:00"
+    assert kyiv_text(first) == "2026-10-25T03:30:00+03:00"
 
 
 @pytest.mark.parametrize(
