@@ -12,7 +12,7 @@ from openpyxl.styles import Font
 
 from drivers.domain import KYIV
 from ingest.portal.consumption import Bucket
-from portal_api.schemas.common import kwh
+from portal_api.schemas.common import kwh, kyiv_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +43,8 @@ def to_csv(buckets: list[Bucket], zones: list[ExportZone]) -> bytes:
         total = b.wh
         writer.writerow(
             [
-                b.interval_start.astimezone(KYIV).isoformat(),
-                b.interval_end.astimezone(KYIV).isoformat(),
+                kyiv_text(b.interval_start),
+                kyiv_text(b.interval_end),
                 *("" if v is None else kwh(v) for v in values),
                 "" if total is None else kwh(total),
             ]
