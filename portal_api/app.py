@@ -49,10 +49,10 @@ def session_settings(backend: Backend) -> dict[str, str]:
     run. Analytics queries, whose best plan depends on the range asked, set
     ``force_custom_plan`` for their transaction (``ingest.analytics.query``).
 
-    TimescaleDB: nothing. A generic plan there locks every chunk of a
-    hypertable on each execution; the store prepares only the statements that
-    touch none (``ingest.store.PREPARE_ON_REQUEST``), and ``auto`` gives those
-    their generic plan."""
+    TimescaleDB: nothing more. A generic plan there locks every chunk of a
+    hypertable on each execution, so the store plans every statement for its
+    values (``ingest.store.PLANNED_PER_CALL``), all but the lookups of every
+    request (``ingest.portal._sql.execute_per_request``)."""
     settings = {"TimeZone": "UTC"}
     if backend == "postgresql":
         settings["plan_cache_mode"] = "force_generic_plan"

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any, LiteralString, TypeVar
 
 import psycopg
+from psycopg import AsyncCursor
 from psycopg.rows import BaseRowFactory, RowMaker, TupleRow, class_row
+
+from ingest.store import PLANNED_PER_CALL
 
 T = TypeVar("T")
 
@@ -13,9 +16,32 @@ Conn = psycopg.AsyncConnection[TupleRow]
 """A pooled connection, as the API's dependencies hand it over."""
 
 
-PER_REQUEST = True
-"""``prepare=`` for a statement that runs on every request and touches no
-hypertable: prepared at once, on TimescaleDB too (``ingest.store.PREPARE_ON_REQUEST``)."""
+_GENERIC = "SET plan_cache_mode = force_generic_plan"
+_PER_CALL = "SET plan_cache_mode = force_custom_plan"
+
+
+async def execute_per_request(cur: AsyncCursor[Any], query: LiteralString, params: Any) -> None:
+    """Run a statement that runs on every request and touches no hypertable (a
+    session, account or point lookup): prepared at once, and planned once per
+    connection.
+
+    A TimescaleDB store's connections plan every statement for its values
+    (``ingest.store.PLANNED_PER_CALL``); there the statement runs between a
+    ``SET`` to generic plans and one back, all three in one pipeline (one round
+    trip). If any of them fails, the connection is closed, since it may be
+    left with generic plans (the pool replaces it); the error goes on."""
+    conn = cur.connection
+    if conn not in PLANNED_PER_CALL:
+        await cur.execute(query, params, prepare=True)
+        return
+    try:
+        async with conn.pipeline():
+            await conn.execute(_GENERIC, prepare=False)
+            await cur.execute(query, params, prepare=True)
+            await conn.execute(_PER_CALL, prepare=False)
+    except BaseException:
+        await conn.close()
+        raise
 
 
 def column_names(cursor: Any) -> tuple[str, ...]:
@@ -54,11 +80,15 @@ async def one(
     query: LiteralString,
     params: Any = None,
     *,
-    prepare: bool | None = None,
+    per_request: bool = False,
 ) -> T | None:
-    """The first row as ``cls`` (see ``rows_as``), or None."""
+    """The first row as ``cls`` (see ``rows_as``), or None. ``per_request``: a
+    lookup of every request (``execute_per_request``)."""
     async with conn.cursor(row_factory=rows_as(cls)) as cur:
-        await cur.execute(query, params, prepare=prepare)
+        if per_request:
+            await execute_per_request(cur, query, params)
+        else:
+            await cur.execute(query, params)
         return await cur.fetchone()
 
 
@@ -67,12 +97,10 @@ async def many(
     cls: type[T],
     query: LiteralString,
     params: Any = None,
-    *,
-    prepare: bool | None = None,
 ) -> list[T]:
     """Every row as ``cls`` (see ``rows_as``)."""
     async with conn.cursor(row_factory=rows_as(cls)) as cur:
-        await cur.execute(query, params, prepare=prepare)
+        await cur.execute(query, params)
         return await cur.fetchall()
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from ingest.portal import sessions
-from ingest.portal._sql import PER_REQUEST, Conn, column_names, many, one, run, scalar
+from ingest.portal._sql import Conn, column_names, execute_per_request, many, one, run, scalar
 from ingest.portal.sessions import Kind, SessionUser
 
 
@@ -139,7 +139,7 @@ async def linked_account(conn: Conn, *, user_id: int, number: str) -> LinkedAcco
             JOIN accounts a ON a.id = ua.account_id
             WHERE ua.user_id = %s AND a.number = %s""",
         (user_id, number),
-        prepare=PER_REQUEST,
+        per_request=True,
     )
 
 
@@ -252,14 +252,15 @@ async def consumer_points(
     worker ~0.17 ms more than one. (The session's columns and the points'
     share no name.)"""
     params = {**sessions.lookup_params(token_hash, kind=kind, idle=idle), "number": number}
-    cur = await conn.execute(_CONSUMER_POINTS, params, prepare=PER_REQUEST)
-    rows = await cur.fetchall()
+    async with conn.cursor() as cur:
+        await execute_per_request(cur, _CONSUMER_POINTS, params)
+        rows = await cur.fetchall()
+        names = column_names(cur)
     if not rows:
         return None, []
     n = len(_USER)
     user = SessionUser(**dict(zip(_USER, rows[0][:n], strict=True)))
-    names = column_names(cur)[n:]
-    points = [Point(**dict(zip(names, r[n:], strict=True))) for r in rows if r[n] is not None]
+    points = [Point(**dict(zip(names[n:], r[n:], strict=True))) for r in rows if r[n] is not None]
     return user, points
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from ingest.portal._sql import PER_REQUEST, Conn, one, run
+from ingest.portal._sql import Conn, one, run
 from ingest.portal.users import Role
 
 Kind = Literal["cookie", "bearer"]
@@ -96,7 +96,7 @@ async def authenticate(
         SessionUser,
         _AUTHENTICATE,
         lookup_params(token_hash, kind=kind, idle=idle),
-        prepare=PER_REQUEST,
+        per_request=True,
     )
 
 

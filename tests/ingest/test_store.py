@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import psycopg
+import pytest
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
 from ingest.analytics.query import Query, fetch
 from ingest.migrate import Backend
-from ingest.portal._sql import PER_REQUEST
+from ingest.portal._sql import execute_per_request
 from ingest.store import open_store
 from portal_api.app import session_settings
 
@@ -54,30 +55,91 @@ async def test_session_settings_reach_every_pooled_connection(store_url: str) ->
     assert seen == [(f"mg test on {_backend(store_url)}", "7MB")] * 3
 
 
-async def _prepared(conn: psycopg.AsyncConnection[TupleRow]) -> int:
-    cur = await conn.execute("SELECT count(*) FROM pg_prepared_statements", prepare=False)
+async def _plans(conn: psycopg.AsyncConnection[TupleRow], like: str) -> list[tuple[int, int]]:
+    """(generic plans, custom plans) of each prepared statement containing ``like``."""
+    cur = await conn.execute(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+        " WHERE strpos(statement, %s) > 0",
+        (like,),
+        prepare=False,
+    )
+    return [(int(g), int(c)) for g, c in await cur.fetchall()]
+
+
+async def _mode(conn: psycopg.AsyncConnection[TupleRow]) -> str:
+    cur = await conn.execute("SELECT current_setting('plan_cache_mode')", prepare=False)
     row = await cur.fetchone()
     assert row is not None
-    return int(row[0])
+    return str(row[0])
 
 
-async def test_timescaledb_connections_prepare_only_on_request(store_url: str) -> None:
-    """A generic plan of a prepared statement locks every chunk of a hypertable
-    on each execution: on TimescaleDB psycopg prepares nothing by itself."""
+async def test_timescaledb_connections_plan_every_statement_for_its_values(
+    store_url: str,
+) -> None:
+    """A generic plan locks every chunk of a hypertable on each execution: on
+    TimescaleDB no statement gets one, prepared or not."""
     timescale = _backend(store_url) == "timescaledb"
     async with (
         open_store(store_url, max_size=1, session_settings=session_settings) as store,
         store.pool.connection() as conn,
     ):
         await conn.set_autocommit(True)
-        for _ in range(8):  # psycopg prepares after five runs by default
-            await conn.execute("SELECT count(*) FROM readings WHERE meter_id = %s", (1,))
-        assert await _prepared(conn) == (0 if timescale else 1)
-        await conn.execute("SELECT count(*) FROM meters WHERE id = %s", (1,), prepare=PER_REQUEST)
-        assert await _prepared(conn) == (1 if timescale else 2)
-        cur = await conn.execute("SELECT current_setting('plan_cache_mode')", prepare=False)
-        mode = await cur.fetchone()
-    assert mode == (("auto",) if timescale else ("force_generic_plan",))
+        for meter in range(1, 11):  # psycopg prepares after five runs by default
+            await conn.execute("SELECT count(*) FROM readings WHERE meter_id = %s", (meter,))
+        (generic, custom), *more = await _plans(conn, "FROM readings WHERE meter_id")
+        assert not more
+        if timescale:
+            assert (generic, custom) == (0, 5)
+            assert await _mode(conn) == "force_custom_plan"
+        else:
+            assert (generic, custom) == (5, 0)  # the API's force_generic_plan
+
+
+async def test_lookups_are_planned_once_per_connection(store_url: str) -> None:
+    """The lookups of every request keep their generic plan on both backends,
+    and a TimescaleDB connection goes back to custom plans after each one."""
+    timescale = _backend(store_url) == "timescaledb"
+    async with (
+        open_store(store_url, max_size=1, session_settings=session_settings) as store,
+        store.pool.connection() as conn,
+    ):
+        await conn.set_autocommit(True)
+        lookup = "SELECT count(*) FROM meters WHERE id = %s"
+        for meter in range(1, 9):
+            async with conn.cursor() as cur:
+                await execute_per_request(cur, lookup, (meter,))
+                assert await cur.fetchone() is not None
+            assert await _mode(conn) == ("force_custom_plan" if timescale else "force_generic_plan")
+        assert await _plans(conn, "FROM meters WHERE id") == [(8, 0)]
+        await conn.set_autocommit(False)  # inside a write request's transaction too
+        async with conn.cursor() as cur:
+            await execute_per_request(cur, lookup, (9,))
+        await conn.commit()
+        assert await _plans(conn, "FROM meters WHERE id") == [(9, 0)]
+        assert await _mode(conn) == ("force_custom_plan" if timescale else "force_generic_plan")
+        async with conn.cursor() as cur:
+            await execute_per_request(cur, lookup, (10,))
+        await conn.rollback()  # (psycopg then forgets what it prepared)
+        assert await _mode(conn) == ("force_custom_plan" if timescale else "force_generic_plan")
+
+
+async def test_a_failed_lookup_never_leaves_generic_plans_behind(store_url: str) -> None:
+    """On TimescaleDB a lookup that fails between its two ``SET``s closes the
+    connection (it may be left with generic plans); the pool's next one plans
+    per call. On plain PostgreSQL the connection stays."""
+    timescale = _backend(store_url) == "timescaledb"
+    async with open_store(store_url, max_size=1, session_settings=session_settings) as store:
+        async with store.pool.connection() as conn:
+            await conn.set_autocommit(True)
+            async with conn.cursor() as cur:
+                with pytest.raises(psycopg.errors.DivisionByZero):
+                    await execute_per_request(cur, "SELECT 1 / %s::int", (0,))
+            assert conn.closed == timescale
+            if not timescale:
+                await conn.rollback()
+        async with store.pool.connection() as conn:
+            assert not conn.closed
+            assert await _mode(conn) == ("force_custom_plan" if timescale else "force_generic_plan")
 
 
 async def test_analytics_queries_plan_for_their_own_values(store_url: str) -> None:
