@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from drivers.domain import Quality, Source
+from ingest.migrate import Backend
 from ingest.portal._sql import Conn, many, rows_as
 
 
@@ -114,22 +115,31 @@ class Cursor:
     source_code: int
 
 
-# One branch per (meter, register), newest first by a backward index scan,
-# each stopped at ``limit`` rows; PostgreSQL merges the branches in order
-# (Merge Append) and reads from each only as far as the page needs: a page of
-# a two-register meter reads ~half its rows from each register, where a join
-# over the registers read ``limit`` rows from every one and sorted them all.
+# Plain PostgreSQL: one branch per (meter, register), newest first by a
+# backward index scan, each stopped at ``limit`` rows; PostgreSQL merges the
+# branches in order (Merge Append) and reads from each only as far as the page
+# needs: a page of a two-register meter reads ~half its rows from each
+# register, where a join over the registers read ``limit`` rows from every one
+# and sorted them all.
+# TimescaleDB: one branch per meter, over all its registers, sorted. Every
+# reference to the hypertable is planned and its chunks excluded one by one:
+# a three-register page took 2.2 ms to plan as three branches, 0.8 ms as one
+# (and ~0.1 ms more to run, sorting a window's few hundred rows).
 # ``lo``/``hi`` bound the scans with values the planner sees: on TimescaleDB
 # only the chunks between them are planned and locked.
 _BRANCH = """(SELECT r.meter_id, (SELECT serial FROM meters WHERE id = %(meter{i})s::int) AS serial,
         r.register, r.read_at, r.value_wh, r.source AS source_code, r.quality AS quality_code
  FROM readings r
- WHERE r.meter_id = %(meter{i})s::int AND r.register = %(register{i})s::smallint
+ WHERE r.meter_id = %(meter{i})s::int AND r.register {registers}
    AND r.read_at >= %(lo)s AND r.read_at < %(hi)s
    AND r.read_at >= %(since{i})s AND r.read_at < %(until{i})s
    AND r.source = ANY(%(sources)s::smallint[]) {after}
- ORDER BY r.read_at DESC, r.source DESC
+ ORDER BY r.read_at DESC, {order}r.source DESC
  LIMIT %(limit)s)"""
+_REGISTERS: dict[Backend, tuple[str, str]] = {  # (the branch's registers, their order)
+    "postgresql": ("= %(register{i})s::smallint", ""),
+    "timescaledb": ("= ANY(%(register{i})s::smallint[])", "r.register DESC, "),
+}
 _AFTER = """AND r.read_at <= %(c_at)s
    AND (r.read_at, r.meter_id, r.register, r.source)
        < (%(c_at)s, %(c_meter)s, %(c_register)s, %(c_source)s)"""
@@ -139,10 +149,16 @@ LIMIT %(limit)s"""
 
 
 @functools.cache
-def _page_query(branches: int, *, after: bool) -> bytes:
-    """The page's statement over ``branches`` (meter, register) scans, made
-    once per shape (a handful: up to four registers, a meter or two)."""
-    parts = (_BRANCH.format(i=i, after=_AFTER if after else "") for i in range(branches))
+def _page_query(backend: Backend, branches: int, *, after: bool) -> bytes:
+    """The page's statement over ``branches`` scans, made once per shape (a
+    handful: up to four registers, a meter or two)."""
+    registers, order = _REGISTERS[backend]
+    parts = (
+        _BRANCH.format(
+            i=i, registers=registers.format(i=i), order=order, after=_AFTER if after else ""
+        )
+        for i in range(branches)
+    )
     return _PAGE.format(branches="\nUNION ALL\n".join(parts)).encode()
 
 
@@ -165,9 +181,15 @@ async def readings(
     sources: Sequence[Source],
     after: Cursor | None,
     limit: int,
+    backend: Backend,
 ) -> list[HistoryRow]:
     """Readings of the meters at a point while installed there, newest first."""
-    branches = [(span, r) for span in meter_spans(stays, start, end) for r in span.registers]
+    spans = meter_spans(stays, start, end)
+    branches: list[tuple[MeterSpan, int | list[int]]]
+    if backend == "timescaledb":
+        branches = [(span, span.registers) for span in spans if span.registers]
+    else:
+        branches = [(span, r) for span in spans for r in span.registers]
     if not branches:
         return []
     params: dict[str, object] = {"sources": [s.db_code for s in sources], "limit": limit}
@@ -179,7 +201,7 @@ async def readings(
     if after is not None:
         params.update(c_at=after.read_at, c_meter=after.meter_id, c_register=after.register,
                       c_source=after.source_code)  # fmt: skip
-    query = _page_query(len(branches), after=after is not None)
+    query = _page_query(backend, len(branches), after=after is not None)
     hi = end if after is None else min(end, after.read_at + _TICK)
     async with conn.cursor(row_factory=rows_as(HistoryRow)) as cur:
         for width in _WINDOWS:

@@ -103,6 +103,7 @@ async def readings(
         sources=sources,
         after=_decode(cursor) if cursor else None,
         limit=page_size + 1,
+        backend=request.app.state.store.backend,
     )
     names = points.zone_names(point)
     more = len(rows) > page_size

@@ -114,6 +114,30 @@ async def test_pages_walk_every_reading_newest_first(portal: Portal) -> None:
     assert [r[0] for r in sparse[::2]] == [now - timedelta(days=d) for d in (9, 40, 70)]
 
 
+async def test_pages_split_readings_of_one_instant_anywhere(portal: Portal) -> None:
+    """A three-zone meter reads its registers at one instant, by the meter and
+    by the consumer: every page size cuts some such group, and no reading is
+    lost or repeated where it does (a page's scans must stop at the same rows,
+    in the same order, as the page)."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = now - timedelta(hours=3)
+    home = add_household(
+        portal.url, 62, plan="three_zone", registers=(0, 1, 2, 3), installed=now - timedelta(days=9)
+    )
+    add_reads(portal.url, home.meter_id, registers=(0, 1, 2, 3), start=start, end=now)
+    _consumer_reads(portal.url, home.meter_id, [now - timedelta(hours=1)])  # registers 1 and 2
+    user = portal.add_user("z@example.com", accounts=[home.account_id])
+    client = portal.session(user)
+    path = f"/api/v1/accounts/{home.number}/history/readings"
+    expected = _expected(portal.url, start, list(Source))
+    assert len(expected) == 4 * 13 + 2
+    for page_size in (1, 2, 3, 5, 7):
+        walked = await _walk(
+            client, path, {"page_size": page_size, "period_from": start.isoformat()}
+        )
+        assert walked == expected, page_size
+
+
 def test_meter_spans_clip_the_stays_to_the_range() -> None:
     """A stay that ends at the range start or begins at its end is outside; one
     still running, or removed at or after the end, has no ``until``."""
