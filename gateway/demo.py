@@ -218,7 +218,8 @@ async def run_demo(
                 config, database_url=url, data_dir=settings.data_dir, stop=stop, state=state
             )
         )
-        await asyncio.wait_for(state.ready.wait(), 60)
+        async with asyncio.timeout(60):
+            await state.ready.wait()
         echo(
             f"gateway: metrics and health at http://127.0.0.1:{http_port}/metrics, /health; "
             f"broker {mqtt_url} (MQTT {protocol}); "

@@ -136,7 +136,8 @@ class Pipeline:
                     if remaining <= 0:
                         break
                     try:
-                        item = await asyncio.wait_for(self._queue.get(), remaining)
+                        async with asyncio.timeout(remaining):
+                            item = await self._queue.get()
                     except TimeoutError:
                         break
                 if item is _STOP:

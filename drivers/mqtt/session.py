@@ -95,7 +95,8 @@ class MqttSession:
         self._task = asyncio.create_task(self._run(), name=f"mqtt {self._config.client_id}")
         cfg = self._config
         try:
-            await asyncio.wait_for(asyncio.shield(self._ready), cfg.connect_timeout)
+            async with asyncio.timeout(cfg.connect_timeout):
+                await asyncio.shield(self._ready)
         except TimeoutError:
             await self.close()
             raise MqttConnectError(
@@ -217,7 +218,8 @@ class MqttSession:
         """Run keepalive bookkeeping until the connection is lost or closing."""
         while not self._lost.is_set():
             try:
-                await asyncio.wait_for(self._lost.wait(), _TICK)
+                async with asyncio.timeout(_TICK):
+                    await self._lost.wait()
             except TimeoutError:
                 if self._client.loop_misc() != _OK:
                     return
@@ -236,7 +238,8 @@ class MqttSession:
     async def _sleep(self, seconds: float) -> None:
         """Back-off wait that ``close()`` interrupts."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
 
     # --- socket watching -----------------------------------------------------------
 

@@ -161,7 +161,11 @@ class Callers(Generic[T]):
         back = self._marks[name] = asyncio.get_running_loop().create_future()
         try:
             await changes.mark(conn, name)
-            await asyncio.wait_for(back, timeout=within)
+            # Not asyncio.wait_for: on Python 3.11 it returns a result that
+            # arrives with a cancellation and drops the cancellation (the
+            # app's shutdown then waited for the listener for ever).
+            async with asyncio.timeout(within):
+                await back
         finally:
             self._marks.pop(name, None)
 

@@ -57,7 +57,8 @@ class Publisher:
         await asyncio.to_thread(self._client.connect, self._host, self._port, 60)
         self._client.loop_start()
         try:
-            await asyncio.wait_for(self._connected, 10)
+            async with asyncio.timeout(10):
+                await self._connected
         except BaseException:
             self._client.loop_stop()
             raise
