@@ -320,23 +320,20 @@ async def test_entries_made_together_end_apart(own_callers: Callers[str]) -> Non
 
 
 async def test_a_marker_back_as_the_listener_stops_does_not_keep_it_going(
-    monkeypatch: pytest.MonkeyPatch,
+    portal_url: str,
 ) -> None:
     """The app's shutdown cancels the listener; if a heartbeat's marker comes
     back in the same moment, the cancellation must still end it (Python 3.11's
     ``asyncio.wait_for`` returned the marker instead: the listener went on
     beating and the shutdown waited for it for ever)."""
-
-    async def sent(conn: object, name: str) -> None:
-        return None
-
-    monkeypatch.setattr(callers_module.changes, "mark", sent)
     callers: Callers[str] = Callers(keep_s=30, size=10, idle=timedelta(minutes=30))
-    callers._listener = object()  # type: ignore[assignment]  # settle only asks whether one stands
-    task = asyncio.create_task(callers.settle(None, within=10))  # type: ignore[arg-type]
-    await asyncio.sleep(0)  # the task sends its marker and waits for it
-    (back,) = callers._marks.values()
-    back.set_result(None)  # the listener hears the marker ...
-    task.cancel()  # ... as the app stops
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    async with await psycopg.AsyncConnection.connect(portal_url, autocommit=True) as conn:
+        callers._listener = conn  # settle only asks whether a listener stands
+        task = asyncio.create_task(callers.settle(conn, within=10))
+        # sent: the connection is free again, and the task waits for the marker
+        await _eventually(lambda: bool(callers._marks) and not conn.lock.locked(), "sent")
+        (back,) = callers._marks.values()
+        back.set_result(None)  # the listener hears the marker ...
+        task.cancel()  # ... as the app stops
+        with pytest.raises(asyncio.CancelledError):
+            await task
