@@ -99,6 +99,7 @@ async def test_lookups_are_planned_once_per_connection(store_url: str) -> None:
     """The lookups of every request keep their generic plan on both backends,
     and a TimescaleDB connection goes back to custom plans after each one."""
     timescale = _backend(store_url) == "timescaledb"
+    usual = "force_custom_plan" if timescale else "force_generic_plan"
     async with (
         open_store(store_url, max_size=1, session_settings=session_settings) as store,
         store.pool.connection() as conn,
@@ -109,18 +110,18 @@ async def test_lookups_are_planned_once_per_connection(store_url: str) -> None:
             async with conn.cursor() as cur:
                 await execute_per_request(cur, lookup, (meter,))
                 assert await cur.fetchone() is not None
-            assert await _mode(conn) == ("force_custom_plan" if timescale else "force_generic_plan")
+            assert await _mode(conn) == usual
         assert await _plans(conn, "FROM meters WHERE id") == [(8, 0)]
         await conn.set_autocommit(False)  # inside a write request's transaction too
         async with conn.cursor() as cur:
             await execute_per_request(cur, lookup, (9,))
         await conn.commit()
         assert await _plans(conn, "FROM meters WHERE id") == [(9, 0)]
-        assert await _mode(conn) == ("force_custom_plan" if timescale else "force_generic_plan")
+        assert await _mode(conn) == usual
         async with conn.cursor() as cur:
             await execute_per_request(cur, lookup, (10,))
         await conn.rollback()  # (psycopg then forgets what it prepared)
-        assert await _mode(conn) == ("force_custom_plan" if timescale else "force_generic_plan")
+        assert await _mode(conn) == usual
 
 
 async def test_a_failed_lookup_never_leaves_generic_plans_behind(store_url: str) -> None:
