@@ -1,5 +1,5 @@
 """Property-based requests from the OpenAPI document (schemathesis) against a
-real uvicorn: no server errors, and every answer matches the document.
+real ``metergate api``: no server errors, and every answer matches the document.
 
 Requests carry a session of the role each path is for (consumer A, operator,
 analyst, admin), so the generated data gets past authorization. The number of
@@ -8,18 +8,13 @@ examples per operation is bounded (METERGATE_SCHEMATHESIS_EXAMPLES, default 6).
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from portal_api import PortalSettings, create_app
+from tests.portal.live_api import live_api, settings_env
 from tests.portal.world import World
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -42,29 +37,20 @@ CHECKS = [
 ]
 
 
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # a thread cannot own signals
-        pass
-
-
 @pytest.fixture(scope="module")
 def live(world_for_schemathesis: tuple[World, PortalSettings]) -> Iterator[tuple[str, World]]:
-    """A real uvicorn in a thread, with its own app and event loop."""
+    """``metergate api`` in its own process, on the world's store and settings.
+
+    Not a thread in this process: hypothesis checks that drawing an example
+    leaves the global ``random`` state alone, and a server beside it (retry
+    jitter, the connection pool's expiry jitter) could move that state in
+    the middle of a draw, failing an example that has nothing wrong with it.
+    """
     world, portal_settings = world_for_schemathesis
-    app: FastAPI = create_app(database_url=world.portal.url, settings=portal_settings)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", world
-    server.should_exit = True
-    thread.join(timeout=10)
+    env = {"METERGATE_DATABASE_URL": world.portal.url, **settings_env(portal_settings)}
+    with live_api(env) as server:
+        yield server.base_url, world
+    assert server.process.returncode == 0, server.output
 
 
 # The document comes from the app itself (no database needed to build it); the
