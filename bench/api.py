@@ -20,7 +20,8 @@ Server: METERGATE_DATABASE_URL when set, else the machine's PostgreSQL at
 127.0.0.1:5432, else the embedded one. The scratch database is named after its
 size (``mg_bench_api_<meters>x<days>``) and kept, so that a second run skips
 the seeding; BENCH_API_FRESH=1 seeds again. BENCH_API_WORKERS sets the uvicorn
-worker processes (default: the CPU count).
+worker processes (default: the CPU count); BENCH_API_ACCESS_LOG=0 serves
+with ``--no-access-log`` (the log goes to /dev/null either way).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "32"))
 SECONDS = float(os.environ.get("BENCH_API_SECONDS", "8"))
 WORKERS = int(os.environ.get("BENCH_API_WORKERS", str(os.cpu_count() or 1)))
 FRESH = os.environ.get("BENCH_API_FRESH") == "1"
+ACCESS_LOG = os.environ.get("BENCH_API_ACCESS_LOG", "1") != "0"
 WARM_UP_S = 2.0
 """Before each endpoint's window: enough for the API's pools to reach their
 size and for every connection to prepare the endpoint's statements (after one
@@ -148,6 +150,7 @@ def start_api(url: str, port: int) -> subprocess.Popen[bytes]:
     }
     command = [sys.executable, "-m", "gateway.cli", "api", "--port", str(port)]
     command += ["--workers", str(WORKERS)]
+    command += [] if ACCESS_LOG else ["--no-access-log"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -364,6 +367,7 @@ def main() -> None:
                 "seed_s": round(seconds, 1),
                 "clients": CLIENTS,
                 "workers": WORKERS,
+                "access_log": ACCESS_LOG,
                 "seconds_per_endpoint": SECONDS,
                 "endpoints": results,
                 "target_p99_ms": TARGET_P99_MS,

@@ -34,6 +34,14 @@ def api(
             help="Run an SMTP server in process and print every mail (demo; links to follow).",
         ),
     ] = False,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="A line on stdout for every request. Off where a reverse proxy keeps the "
+            "access log: it costs each request a log record and a write.",
+        ),
+    ] = True,
 ) -> None:
     """Serve the portal API under /api/v1 (OpenAPI at /api/v1/openapi.json)."""
     from portal_api.settings import portal_settings_or_exit
@@ -43,7 +51,16 @@ def api(
     url = database_url(settings)
     migrate(url)
     typer.echo(f"store: {status(url).backend_line}; API on http://{host}:{port}/api/v1/docs")
-    serve(url, settings, portal, host=host, port=port, workers=workers, dev_smtp=dev_smtp)
+    serve(
+        url,
+        settings,
+        portal,
+        host=host,
+        port=port,
+        workers=workers,
+        dev_smtp=dev_smtp,
+        access_log=access_log,
+    )
 
 
 def serve(
@@ -55,6 +72,7 @@ def serve(
     port: int,
     workers: int = 1,
     dev_smtp: bool = False,
+    access_log: bool = True,
 ) -> None:
     """Run uvicorn until interrupted (``metergate demo`` calls this too)."""
     import uvicorn
@@ -74,14 +92,16 @@ def serve(
                 pool_min_size=settings.pool_min_size,
                 pool_max_size=settings.pool_max_size,
             )
-            uvicorn.run(app, host=host, port=port, proxy_headers=True)
+            uvicorn.run(app, host=host, port=port, proxy_headers=True, access_log=access_log)
             return
         # Each worker builds its app from the environment: pass on what was resolved here.
         os.environ["METERGATE_DATABASE_URL"] = url
         os.environ["METERGATE_SMTP_HOST"] = portal.smtp_host
         os.environ["METERGATE_SMTP_PORT"] = str(portal.smtp_port)
         if api_workers.supported():
-            api_workers.run(host, port, workers, "gateway.cli.api:app_from_env")
+            api_workers.run(
+                host, port, workers, "gateway.cli.api:app_from_env", access_log=access_log
+            )
             return
         uvicorn.run(
             "gateway.cli.api:app_from_env",
@@ -90,6 +110,7 @@ def serve(
             port=port,
             workers=workers,
             proxy_headers=True,
+            access_log=access_log,
         )
 
 

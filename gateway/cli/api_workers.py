@@ -55,7 +55,7 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(channel: socket.socket, app: str) -> None:
+def _worker(channel: socket.socket, app: str, access_log: bool) -> None:
     import uvicorn
 
     class HandedServer(uvicorn.Server):
@@ -111,15 +111,16 @@ def _worker(channel: socket.socket, app: str) -> None:
             except OSError:  # the client left before the worker took the connection
                 conn.close()
 
-    config = uvicorn.Config(app, factory=True, proxy_headers=True)
+    config = uvicorn.Config(app, factory=True, proxy_headers=True, access_log=access_log)
     HandedServer(config).run()
 
 
 class _Workers:
     """The worker processes and the parent's end of each one's channel."""
 
-    def __init__(self, count: int, app: str) -> None:
+    def __init__(self, count: int, app: str, access_log: bool) -> None:
         self._app = app
+        self._access_log = access_log
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
         self._next = 0
@@ -133,7 +134,10 @@ class _Workers:
     def _start(self, index: int) -> tuple[BaseProcess, socket.socket]:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         process = self._context.Process(
-            target=_worker, args=(theirs, self._app), name=f"api-{index}", daemon=False
+            target=_worker,
+            args=(theirs, self._app, self._access_log),
+            name=f"api-{index}",
+            daemon=False,
         )
         process.start()
         theirs.close()  # the child has its own copy
@@ -193,9 +197,9 @@ def _accept(listener: socket.socket, workers: _Workers, stop: threading.Event) -
                 log.warning("no API worker could take a connection; it was closed")
 
 
-def run(host: str, port: int, workers: int, app: str) -> None:
+def run(host: str, port: int, workers: int, app: str, *, access_log: bool = True) -> None:
     """Serve ``app`` (an app factory's import path) with ``workers`` processes
-    until SIGINT/SIGTERM."""
+    until SIGINT/SIGTERM; ``access_log`` as uvicorn's option."""
     listener = bind(host, port)
     listener.listen(_BACKLOG)
     stop = threading.Event()
@@ -204,7 +208,7 @@ def run(host: str, port: int, workers: int, app: str) -> None:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    pool = _Workers(workers, app)
+    pool = _Workers(workers, app, access_log)
     acceptor = threading.Thread(target=_accept, args=(listener, pool, stop), name="api-accept")
     acceptor.start()
     try:

@@ -23,3 +23,15 @@ def test_api_command_migrates_and_serves(fresh_db: str) -> None:
     output = live.output
     assert "#token=" in output  # --dev-smtp prints the mail with its link
     assert live.process.returncode == 0, output
+    assert '"GET /api/v1/services HTTP/1.1" 200' in output  # the access log, on by default
+
+
+def test_api_workers_without_access_log(fresh_db: str) -> None:
+    env = {"METERGATE_DATABASE_URL": fresh_db}
+    with live_api(env, "--workers", "2", "--no-access-log") as live:
+        for _ in range(4):  # over both workers
+            with httpx.Client(base_url=live.base_url) as client:
+                assert client.get("/api/v1/services").status_code == 200
+    assert live.process.returncode == 0, live.output
+    assert "Application startup complete" in live.output  # the workers' log is here
+    assert "GET /api/v1/services" not in live.output
