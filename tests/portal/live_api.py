@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ import httpx
 from pydantic import SecretStr
 
 from portal_api import PortalSettings
+from simulators.broker import free_port
 
 
 @dataclass
@@ -44,17 +44,10 @@ def settings_env(settings: PortalSettings) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextmanager
 def live_api(env: dict[str, str], *args: str, start_s: float = 30) -> Iterator[LiveApi]:
     """Serve the API with ``env`` over this process's environment; yield once it answers."""
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryFile("w+") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", "api", "--port", str(port), *args],
