@@ -77,6 +77,7 @@ def serve(
     """Run uvicorn until interrupted (``metergate demo`` calls this too)."""
     import uvicorn
 
+    from gateway.cli.api_http import HeadWithBody
     from portal_api import create_app
     from portal_api.devmail import DevMailServer
 
@@ -92,7 +93,14 @@ def serve(
                 pool_min_size=settings.pool_min_size,
                 pool_max_size=settings.pool_max_size,
             )
-            uvicorn.run(app, host=host, port=port, proxy_headers=True, access_log=access_log)
+            uvicorn.run(
+                app,
+                host=host,
+                port=port,
+                http=HeadWithBody,
+                proxy_headers=True,
+                access_log=access_log,
+            )
             return
         # Each worker builds its app from the environment: pass on what was resolved here.
         os.environ["METERGATE_DATABASE_URL"] = url
@@ -109,6 +117,7 @@ def serve(
             host=host,
             port=port,
             workers=workers,
+            http=HeadWithBody,
             proxy_headers=True,
             access_log=access_log,
         )

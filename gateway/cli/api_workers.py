@@ -111,7 +111,11 @@ def _worker(channel: socket.socket, app: str, access_log: bool) -> None:
             except OSError:  # the client left before the worker took the connection
                 conn.close()
 
-    config = uvicorn.Config(app, factory=True, proxy_headers=True, access_log=access_log)
+    from gateway.cli.api_http import HeadWithBody
+
+    config = uvicorn.Config(
+        app, factory=True, http=HeadWithBody, proxy_headers=True, access_log=access_log
+    )
     HandedServer(config).run()
 
 
