@@ -6,7 +6,8 @@ response, and the body when it comes: two ``send`` calls, two TCP segments
 (Nagle is off), and the client wakes up for each. On the benchmark the head's
 write alone took ~8 % of a worker's time with the GIL held, mostly the
 kernel handing the bytes to the waiting client; head and body in one write
-took ~5.5 %, and the load generator's CPU per request fell ~15 %.
+took ~5.5 %, and the load generator's CPU per request fell 12–15 %
+(docs/portal.md has the figures).
 
 ``HeadWithBody`` holds the head until the response's first body write, or
 until the response ends (HEAD, 204 and 304 carry no body) or the connection
