@@ -18,6 +18,7 @@ from ingest.portal import users as users_sql
 from ingest.store import Store, open_store
 from portal_api import errors, openapi
 from portal_api.errors import ProblemError
+from portal_api.fastpath import Counts, FastPath
 from portal_api.invitations import invite_staff
 from portal_api.limits import BodyLimit
 from portal_api.mail import Mailer
@@ -101,8 +102,11 @@ def create_app(
         idle=settings.session_idle_timeout,
     )
     errors.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     routers.include(app)
+    if settings.fast_path:
+        app.state.fast_path = Counts()
+        app.add_middleware(FastPath, routes=list(routers.routes()), counts=app.state.fast_path)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)  # outermost: every request
     openapi.install(app)
     return app
 

@@ -269,6 +269,30 @@ class CallerPoints(NamedTuple):
     """The metering points of the account in the path, if it is the caller's."""
 
 
+CallerKey = tuple[bytes, Kind, str]
+"""A remembered caller's key: the token's hash, its kind and the account number."""
+
+
+def caller_key(request: Request, number: str) -> CallerKey | None:
+    """The key the caller of ``request`` is remembered under for account
+    ``number``; None without credentials."""
+    credentials = _credentials(request)
+    if credentials is None:
+        return None
+    token, kind = credentials
+    return token_hash(token), kind, number
+
+
+def remembered_caller(request: Request, number: str) -> CallerPoints | None:
+    """The caller of a read (GET, HEAD) of account ``number``, as this process
+    remembers it; None when it does not (``_consumer_points`` looks it up)."""
+    key = caller_key(request, number)
+    if key is None:
+        return None
+    callers: Callers[CallerPoints] = request.app.state.callers
+    return callers.get(key)
+
+
 async def _consumer_points(request: Request, conn: Conn) -> CallerPoints:
     """The caller's session, checked as ``ConsumerUser`` checks it (401, 403),
     and the points of ``{account_number}`` if that account is linked to the
@@ -278,14 +302,11 @@ async def _consumer_points(request: Request, conn: Conn) -> CallerPoints:
     A read (GET, HEAD) takes a caller remembered by this process when there is
     one (``security.callers``: kept true by the store's change notices); a
     successful read's lookup is remembered."""
-    credentials = _credentials(request)
-    if credentials is None:
+    key = caller_key(request, str(request.path_params.get("account_number", "")))
+    if key is None:
         raise unauthorized()
-    token, kind = credentials
-    hashed = token_hash(token)
-    number = str(request.path_params.get("account_number", ""))
+    hashed, kind, number = key
     callers: Callers[CallerPoints] = request.app.state.callers
-    key = (hashed, kind, number)
     since: int | None = None  # a read's starting point: only reads are remembered
     if request.method in _SAFE_METHODS:
         if (known := callers.get(key)) is not None:
@@ -327,12 +348,18 @@ async def _point(
 ) -> Point:
     """The point asked for among ``caller.points``. ``account_number`` is
     declared to be validated and documented; the lookup read it from the path."""
-    points = caller.points
+    point = pick_point(caller.points, eic)
+    if point is None:
+        raise not_found("no such account among yours, or no such metering point on it")
+    return point
+
+
+def pick_point(points: list[Point], eic: str | None) -> Point | None:
+    """The point with ``eic`` (any case) among ``points``, else the first; None
+    when there is none."""
     if eic is not None:
         points = [p for p in points if p.eic == eic.upper()]
-    if not points:
-        raise not_found("no such account among yours, or no such metering point on it")
-    return points[0]
+    return points[0] if points else None
 
 
 AccountPoint = Annotated[Point, Depends(_point)]

@@ -52,6 +52,11 @@ class PortalSettings(BaseSettings):
     caller_cache_size: int = Field(
         default=10_000, ge=1, description="Callers remembered per API process, at most."
     )
+    fast_path: bool = Field(
+        default=True,
+        description="Serve remembered callers' consumption, history and summary pages without "
+        "FastAPI's routing and dependency solving (portal_api.fastpath); the same answers.",
+    )
     confirm_token_ttl_s: int = Field(default=48 * 3600, ge=60, description="Registration links.")
     reset_token_ttl_s: int = Field(default=3600, ge=60, description="Password-reset links.")
     email_change_token_ttl_s: int = Field(default=24 * 3600, ge=60)

@@ -16,6 +16,7 @@ from portal_api import points, usage
 from portal_api.bodies import json_body
 from portal_api.deps import AccountPoint, Conn
 from portal_api.errors import responses
+from portal_api.fastpath import fast_path
 from portal_api.links import page_link
 from portal_api.schemas.accounts import Zone
 from portal_api.schemas.common import kwh, kyiv_text
@@ -94,6 +95,7 @@ async def consumption_page(
     response_model=ConsumptionPage,
     responses=responses(401, 403, 404, 422),
 )
+@fast_path
 async def consumption(
     request: Request,
     point: AccountPoint,
@@ -154,6 +156,7 @@ async def billing(
     response_model=YearSummary,
     responses=responses(401, 403, 404, 422),
 )
+@fast_path
 async def yearly(
     request: Request,
     point: AccountPoint,

@@ -17,6 +17,7 @@ from portal_api import points
 from portal_api.bodies import json_body
 from portal_api.deps import AccountPoint, Conn
 from portal_api.errors import invalid, responses
+from portal_api.fastpath import fast_path
 from portal_api.links import page_link
 from portal_api.schemas.common import kwh
 from portal_api.schemas.history import InstallationOut, ReadingsPage, SourceName
@@ -72,6 +73,7 @@ def _decode(cursor: str) -> history_sql.Cursor:
     response_model=ReadingsPage,
     responses=responses(401, 403, 404, 422),
 )
+@fast_path
 async def readings(
     request: Request,
     point: AccountPoint,
