@@ -269,44 +269,30 @@ class CallerPoints(NamedTuple):
     """The metering points of the account in the path, if it is the caller's."""
 
 
-CallerKey = tuple[bytes, Kind, str]
-"""A remembered caller's key: the token's hash, its kind and the account number."""
+async def _consumer_points(request: Request, conn: Conn) -> CallerPoints:
+    """``consumer_caller`` for the account in the path. It runs before the path
+    is validated, as ``ConsumerUser`` does, so a caller without a session gets
+    401 whatever the path; the number reaches the query as a parameter."""
+    return await consumer_caller(request, conn, str(request.path_params.get("account_number", "")))
 
 
-def caller_key(request: Request, number: str) -> CallerKey | None:
-    """The key the caller of ``request`` is remembered under for account
-    ``number``; None without credentials."""
+async def consumer_caller(
+    request: Request, conn: psycopg.AsyncConnection[TupleRow], number: str
+) -> CallerPoints:
+    """The caller's session, checked as ``ConsumerUser`` checks it (401, 403),
+    and the points of account ``number`` if it is linked to the caller: one
+    statement where the two lookups were two. A read (GET, HEAD) takes a
+    caller remembered by this process when there is one
+    (``security.callers``: kept true by the store's change notices); a
+    successful read's lookup is remembered. (Also the fast path's,
+    ``portal_api.fastpath``.)"""
     credentials = _credentials(request)
     if credentials is None:
-        return None
-    token, kind = credentials
-    return token_hash(token), kind, number
-
-
-def remembered_caller(request: Request, number: str) -> CallerPoints | None:
-    """The caller of a read (GET, HEAD) of account ``number``, as this process
-    remembers it; None when it does not (``_consumer_points`` looks it up)."""
-    key = caller_key(request, number)
-    if key is None:
-        return None
-    callers: Callers[CallerPoints] = request.app.state.callers
-    return callers.get(key)
-
-
-async def _consumer_points(request: Request, conn: Conn) -> CallerPoints:
-    """The caller's session, checked as ``ConsumerUser`` checks it (401, 403),
-    and the points of ``{account_number}`` if that account is linked to the
-    caller: one statement where the two lookups were two. It runs before the
-    path is validated, as ``ConsumerUser`` does, so a caller without a session
-    gets 401 whatever the path; the number reaches the query as a parameter.
-    A read (GET, HEAD) takes a caller remembered by this process when there is
-    one (``security.callers``: kept true by the store's change notices); a
-    successful read's lookup is remembered."""
-    key = caller_key(request, str(request.path_params.get("account_number", "")))
-    if key is None:
         raise unauthorized()
-    hashed, kind, number = key
+    token, kind = credentials
+    hashed = token_hash(token)
     callers: Callers[CallerPoints] = request.app.state.callers
+    key = (hashed, kind, number)
     since: int | None = None  # a read's starting point: only reads are remembered
     if request.method in _SAFE_METHODS:
         if (known := callers.get(key)) is not None:

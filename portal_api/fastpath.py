@@ -1,5 +1,5 @@
-"""The fast path: remembered callers' reads of the busiest pages, served
-without FastAPI's routing and dependency solving.
+"""The fast path: consumers' reads of the busiest pages, served without
+FastAPI's routing and dependency solving.
 
 A consumption page, the readings history and the yearly summary are what
 every consumer opens. Served by FastAPI, a quarter to a third of a worker's
@@ -10,10 +10,10 @@ per request fell by that much in the benchmark with this module
 answers a GET of an endpoint marked ``@fast_path`` itself when it can answer
 exactly as the route would:
 
-- the path is the route's and the caller is remembered by this process for
-  that account (``deps.remembered_caller``: a consumer whose session and
-  points a full request looked up a moment ago, kept true by the store's
-  change notices);
+- the path is the route's and the caller is a consumer linked to that
+  account: the route's own check (``deps.consumer_caller``), which takes a
+  caller this process remembers (``security.callers``) or looks it up and
+  remembers it;
 - every query parameter the route declares is absent (its default) or given
   once and valid. It is validated with the route's own annotation
   (``Annotated[type, Query(...)]``, constraints included), through pydantic
@@ -22,14 +22,16 @@ exactly as the route would:
 - the endpoint runs on a pooled connection in autocommit, as ``deps.Conn``
   gives a read, and returns a response.
 
-Anything else goes to FastAPI untouched: a caller not remembered, a missing
-or bad credential, a repeated or invalid parameter, someone else's account,
-an unknown metering point, a ``ProblemError`` or a data error raised by the
-endpoint (it is run again by FastAPI, which renders the problem; these reads
-change nothing). So every refusal, and every answer's shape, is the route's
-own; ``tests/portal/test_fastpath.py`` sends the same requests with and
-without the fast path and requires the same status, headers and body. Any
-other exception reaches the server-error handler, as it would from the route.
+Anything else goes to FastAPI untouched: no or a bad credential, a
+refused caller, someone else's account, an unknown metering point, a
+repeated or invalid parameter, a ``ProblemError`` or a data error raised by
+the endpoint (the route runs again and renders the problem; these reads
+change nothing but a session's last use, and an idle session's end, which
+the route's lookup then finds as it left them). So every refusal, and every
+answer's shape, is the route's own; ``tests/portal/test_fastpath.py`` sends
+the same requests with and without the fast path and requires the same
+status, headers and body. Any other exception reaches the server-error
+handler, as it would from the route.
 
 The endpoints take the same arguments either way: the request, the point
 (``deps.AccountPoint``), the connection (``deps.Conn``) and query parameters.
@@ -165,21 +167,22 @@ class FastPath:
 
 async def _answer(route: _Route, number: str, scope: Scope, receive: Receive) -> Response | None:
     """The route's response, or None when the fast path cannot give it."""
-    request = Request(scope, receive)
-    caller = deps.remembered_caller(request, number)
-    if caller is None or not _ACCOUNT_NUMBER(number):
+    if not _ACCOUNT_NUMBER(number):
         return None
+    request = Request(scope, receive)
     query = request.query_params
     try:
-        point = deps.pick_point(caller.points, _EIC.value(query))
+        eic = _EIC.value(query)
         arguments = {p.name: p.value(query) for p in route.params}
     except _Skip:
-        return None
-    if point is None:
         return None
     store: Store = request.app.state.store
     conn = await store.pool.getconn()
     try:
+        caller = await deps.consumer_caller(request, conn, number)
+        point = deps.pick_point(caller.points, eic)
+        if point is None:
+            return None
         arguments[route.point] = point
         arguments[route.conn] = conn
         if route.request is not None:

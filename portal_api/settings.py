@@ -54,7 +54,7 @@ class PortalSettings(BaseSettings):
     )
     fast_path: bool = Field(
         default=True,
-        description="Serve remembered callers' consumption, history and summary pages without "
+        description="Serve consumers' consumption, history and summary pages without "
         "FastAPI's routing and dependency solving (portal_api.fastpath); the same answers.",
     )
     confirm_token_ttl_s: int = Field(default=48 * 3600, ge=60, description="Registration links.")

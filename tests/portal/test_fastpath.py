@@ -32,6 +32,7 @@ class Pair:
     fast: httpx.AsyncClient
     plain: httpx.AsyncClient
     counts: Counts
+    plain_app: FastAPI
 
     async def same(self, url: str) -> tuple[httpx.Response, bool]:
         """GET ``url`` from both apps, check the answers match; the answer and
@@ -64,7 +65,7 @@ def _client(app: FastAPI, headers: httpx.Headers) -> httpx.AsyncClient:
 async def pair(world: World, app: FastAPI, plain_app: FastAPI) -> AsyncIterator[Pair]:
     """Consumer A on both apps, remembered by the fast one."""
     headers = world.clients["consumer_a"].headers
-    p = Pair(_client(app, headers), _client(plain_app, headers), app.state.fast_path)
+    p = Pair(_client(app, headers), _client(plain_app, headers), app.state.fast_path, plain_app)
     deadline = time.monotonic() + 5.0
     while not app.state.callers.live:  # nothing is remembered until the listener stands
         assert time.monotonic() < deadline, "the callers' listener did not start"
@@ -141,15 +142,13 @@ async def test_what_it_cannot_answer_goes_to_the_route(pair: Pair, world: World)
     assert not served
 
 
-async def test_callers_it_does_not_remember_go_to_the_route(
+async def test_refused_callers_go_to_the_route(
     pair: Pair, world: World, app: FastAPI, plain_app: FastAPI
 ) -> None:
     url = f"/api/v1/accounts/{world.a.number}/consumption"
     for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Basic eA=="}):
-        fast, plain = (
-            _client(app, httpx.Headers(headers)),
-            _client(plain_app, httpx.Headers(headers)),
-        )
+        fast = _client(app, httpx.Headers(headers))
+        plain = _client(plain_app, httpx.Headers(headers))
         async with fast, plain:
             before = pair.counts.served
             a, b = await fast.get(url), await plain.get(url)
@@ -160,6 +159,23 @@ async def test_callers_it_does_not_remember_go_to_the_route(
     before = pair.counts.served
     assert (await staff.get(url)).status_code == 403
     assert pair.counts.served == before
+
+
+async def test_a_caller_not_yet_remembered_is_looked_up_and_remembered(
+    pair: Pair, world: World, app: FastAPI
+) -> None:
+    """Consumer B's first read: the fast path looks the caller up as the route
+    would, serves the page, and the next read needs no lookup."""
+    headers = world.clients["consumer_b"].headers
+    url = f"/api/v1/accounts/{world.b.number}/consumption/yearly"
+    remembered = len(app.state.callers)
+    async with _client(app, headers) as fast, _client(pair.plain_app, headers) as plain:
+        before = pair.counts.served
+        a, b = await fast.get(url), await plain.get(url)
+        assert a.status_code == b.status_code == 200
+        assert a.text == b.text
+        assert pair.counts.served == before + 1
+        assert len(app.state.callers) == remembered + 1
 
 
 async def test_random_queries_get_the_routes_answers(pair: Pair, world: World) -> None:
