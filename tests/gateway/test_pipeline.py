@@ -51,6 +51,17 @@ async def _drain(spool: Spool, seconds: float = 30) -> None:
     raise AssertionError(f"spool not drained: {spool.depth()}")
 
 
+async def _counted(replayer: Replayer, spooled: int, seconds: float = 5) -> None:
+    """Wait for the replayer to count the last batch: it counts a batch once
+    the spool's removal returns from its thread, a moment after the spool
+    reads empty (under load the test saw the empty spool first and stopped
+    the replayer in between)."""
+    for _ in range(int(seconds * 100)):
+        if replayer.replayed >= spooled:
+            return
+        await asyncio.sleep(0.01)
+
+
 async def test_database_cut_mid_stream_loses_and_doubles_nothing(
     pg_proxy: tuple[Proxy, str], store_url: str, tmp_path: Path
 ) -> None:
@@ -81,6 +92,7 @@ async def test_database_cut_mid_stream_loses_and_doubles_nothing(
         await pipe.close()
         await running
         await _drain(spool)
+        await _counted(replayer, pipe.spooled)
         replaying.cancel()
     assert pipe.spooled > 0, "the cut must have sent batches to the spool"
     assert replayer.replayed == pipe.spooled
