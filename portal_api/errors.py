@@ -215,13 +215,23 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_HANDLERS: dict[type[Exception], Any] = {
+    ProblemError: _problem,
+    StarletteHTTPException: _http,
+    RequestValidationError: _validation,
+    psycopg.DataError: _bad_data,
+    psycopg.errors.CheckViolation: _bad_data,
+}
+
+RENDERED: tuple[type[Exception], ...] = tuple(_HANDLERS)
+"""The errors rendered as problems by their own handlers (anything else is
+the server-error handler's 500)."""
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that make every error a problem document."""
-    app.add_exception_handler(ProblemError, _problem)
-    app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(psycopg.DataError, _bad_data)
-    app.add_exception_handler(psycopg.errors.CheckViolation, _bad_data)
+    for exc, handler in _HANDLERS.items():
+        app.add_exception_handler(exc, handler)
     app.add_exception_handler(Exception, _unexpected)
 
 

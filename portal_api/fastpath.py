@@ -48,29 +48,22 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
-import psycopg
 from fastapi.params import Depends, Query
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import QueryParams
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingest.store import Store
-from portal_api import deps
-from portal_api.errors import ProblemError
+from portal_api import deps, errors
 
 E = TypeVar("E", bound=Callable[..., Awaitable[Response]])
 
 _MARKED: set[Callable[..., Awaitable[Response]]] = set()
 _ACCOUNT_NUMBER = re.compile(deps.ACCOUNT_NUMBER).fullmatch
-_RENDERED_BY_ROUTE = (ProblemError, HTTPException, psycopg.DataError, psycopg.errors.CheckViolation)
-"""What the route's exception handlers render; the fast path leaves those
-requests to the route. (Anything else goes to the server-error handler, from
-either.)"""
 
 
 def fast_path(endpoint: E) -> E:
@@ -188,7 +181,7 @@ async def _answer(route: _Route, number: str, scope: Scope, receive: Receive) ->
         if route.request is not None:
             arguments[route.request] = request
         return await route.endpoint(**arguments)
-    except _RENDERED_BY_ROUTE:
+    except errors.RENDERED:  # the route renders these; anything else is a 500 either way
         return None
     finally:
         await store.pool.putconn(conn)
