@@ -60,7 +60,7 @@ class Publisher:
             async with asyncio.timeout(10):
                 await self._connected
         except BaseException:
-            self._client.loop_stop()
+            stop_network_thread(self._client)
             raise
         return self
 
@@ -76,7 +76,7 @@ class Publisher:
                     await self.drain()
         finally:
             self._client.disconnect()
-            await asyncio.to_thread(self._client.loop_stop)
+            await asyncio.to_thread(stop_network_thread, self._client)
 
     async def publish(self, topic: str, payload: bytes) -> None:
         """Queue one QoS 1 message; waits while too many are unacknowledged."""
@@ -101,6 +101,19 @@ class Publisher:
             return
         error = None if not reason.is_failure else ConnectionError(f"broker refused: {reason}")
         loop.call_soon_threadsafe(_settle, future, error)
+
+
+def stop_network_thread(client: paho.Client) -> None:
+    """``loop_stop``, then close the socket pair that ``loop_start`` opened to
+    wake paho's network thread.
+
+    paho closes that pair only in the client's finalizer. A client sits in a
+    reference cycle (its thread's target is its own method), so the cyclic
+    collector frees it, and may finalize the two sockets before the client:
+    each then warns as an unclosed socket. One such pair, collected at the end
+    of a test run, failed the suite (warnings are errors there)."""
+    client.loop_stop()
+    client._reset_sockets(sockpair_only=True)
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
@@ -18,6 +20,7 @@ from drivers.mqtt import PayloadFormat, Router
 from gateway.cli import app
 from simulators.broker import EmbeddedBroker
 from simulators.mqtt import Fleet, FleetConfig, PublishedReading
+from simulators.mqtt.publisher import stop_network_thread
 from tests.fixtures.mqtt import BrokerEndpoint
 
 START = datetime(2025, 3, 3, tzinfo=UTC)
@@ -146,8 +149,34 @@ async def test_embedded_broker_is_311_only_and_needs_a_name() -> None:
                 results[name] = False
             finally:
                 client.disconnect()
-                client.loop_stop()
+                stop_network_thread(client)
     assert results == {"v311": True, "v5": False, "anonymous": False}
+
+
+def _open_sockets() -> set[str]:
+    """This process's open sockets, as /proc names them (``socket:[inode]``)."""
+    found = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # the directory's own descriptor, closed by now
+            continue
+        if target.startswith("socket:"):
+            found.add(target)
+    return found
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/fd").is_dir(), reason="counts the process's sockets in /proc (Linux)"
+)
+def test_stopping_the_network_thread_closes_its_wakeup_sockets() -> None:
+    """No event loop runs during a plain test, so nothing else opens sockets meanwhile."""
+    before = _open_sockets()
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="wakeup")
+    client.loop_start()
+    assert len(_open_sockets() - before) == 2  # the pair that wakes the thread
+    stop_network_thread(client)
+    assert _open_sockets() - before == set()
 
 
 async def test_cli_publishes_to_the_broker(
