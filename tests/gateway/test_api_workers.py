@@ -23,6 +23,7 @@ import pytest
 
 from gateway.cli import api_workers
 from simulators.broker import free_port
+from tests.fixtures.procfs import socket_inodes
 
 pytestmark = pytest.mark.skipif(
     not api_workers.supported(), reason="handing connections to workers is Linux only"
@@ -59,15 +60,7 @@ def accepted_sockets(port: int) -> set[str]:
 
 
 def held_by(pid: int, inodes: set[str]) -> int:
-    count = 0
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:[") and target[8:-1] in inodes:
-            count += 1
-    return count
+    return len(socket_inodes(pid) & inodes)
 
 
 def connect(port: int) -> socket.socket:

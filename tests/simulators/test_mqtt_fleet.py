@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from simulators.broker import EmbeddedBroker
 from simulators.mqtt import Fleet, FleetConfig, PublishedReading
 from simulators.mqtt.publisher import stop_network_thread
 from tests.fixtures.mqtt import BrokerEndpoint
+from tests.fixtures.procfs import socket_inodes
 
 START = datetime(2025, 3, 3, tzinfo=UTC)
 
@@ -153,30 +153,17 @@ async def test_embedded_broker_is_311_only_and_needs_a_name() -> None:
     assert results == {"v311": True, "v5": False, "anonymous": False}
 
 
-def _open_sockets() -> set[str]:
-    """This process's open sockets, as /proc names them (``socket:[inode]``)."""
-    found = set()
-    for fd in Path("/proc/self/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:  # the directory's own descriptor, closed by now
-            continue
-        if target.startswith("socket:"):
-            found.add(target)
-    return found
-
-
 @pytest.mark.skipif(
     not Path("/proc/self/fd").is_dir(), reason="counts the process's sockets in /proc (Linux)"
 )
 def test_stopping_the_network_thread_closes_its_wakeup_sockets() -> None:
     """No event loop runs during a plain test, so nothing else opens sockets meanwhile."""
-    before = _open_sockets()
+    before = socket_inodes()
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id="wakeup")
     client.loop_start()
-    assert len(_open_sockets() - before) == 2  # the pair that wakes the thread
+    assert len(socket_inodes() - before) == 2  # the pair that wakes the thread
     stop_network_thread(client)
-    assert _open_sockets() - before == set()
+    assert socket_inodes() - before == set()
 
 
 async def test_cli_publishes_to_the_broker(
